@@ -1,0 +1,56 @@
+// Every fixed string mcd puts on the wire for the text protocol, in one place. Clients match
+// these byte for byte, so they are memcached 1.6's strings exactly.
+#pragma once
+
+#include <string_view>
+
+#include "mcd/protocol/text_parser.h"
+
+namespace mcd::protocol::wire {
+
+inline constexpr std::string_view kCrlf = "\r\n";
+inline constexpr std::string_view kStored = "STORED\r\n";
+inline constexpr std::string_view kNotStored = "NOT_STORED\r\n";
+inline constexpr std::string_view kExists = "EXISTS\r\n";
+inline constexpr std::string_view kNotFound = "NOT_FOUND\r\n";
+inline constexpr std::string_view kDeleted = "DELETED\r\n";
+inline constexpr std::string_view kTouched = "TOUCHED\r\n";
+inline constexpr std::string_view kEnd = "END\r\n";
+inline constexpr std::string_view kOk = "OK\r\n";
+inline constexpr std::string_view kReset = "RESET\r\n";
+inline constexpr std::string_view kValue = "VALUE ";
+inline constexpr std::string_view kStat = "STAT ";
+inline constexpr std::string_view kVersionPrefix = "VERSION ";
+
+inline constexpr std::string_view kError = "ERROR\r\n";
+inline constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format\r\n";
+inline constexpr std::string_view kBadCommandLine = "CLIENT_ERROR bad command line\r\n";
+inline constexpr std::string_view kBadDataChunk = "CLIENT_ERROR bad data chunk\r\n";
+inline constexpr std::string_view kBadDelta = "CLIENT_ERROR invalid numeric delta argument\r\n";
+inline constexpr std::string_view kNonNumeric =
+    "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n";
+inline constexpr std::string_view kBadExptime = "CLIENT_ERROR invalid exptime argument\r\n";
+inline constexpr std::string_view kBadDeleteFormat =
+    "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n";
+inline constexpr std::string_view kStatsDetailUsage =
+    "CLIENT_ERROR usage: stats detail on|off|dump\r\n";
+inline constexpr std::string_view kFlushDisabled = "CLIENT_ERROR flush_all not allowed\r\n";
+inline constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache\r\n";
+inline constexpr std::string_view kOutOfMemory = "SERVER_ERROR out of memory storing object\r\n";
+inline constexpr std::string_view kTooManyConnections = "ERROR Too many open connections\r\n";
+
+// The reply for a parse error (empty for kNone and kLineTooLong, which close instead).
+inline std::string_view ErrorReply(ParseError e) {
+  switch (e) {
+    case ParseError::kUnknownCommand: return kError;
+    case ParseError::kBadFormat: return kBadFormat;
+    case ParseError::kBadDelta: return kBadDelta;
+    case ParseError::kBadExptime: return kBadExptime;
+    case ParseError::kBadDeleteFormat: return kBadDeleteFormat;
+    case ParseError::kNone:
+    case ParseError::kLineTooLong: return {};
+  }
+  return {};
+}
+
+}  // namespace mcd::protocol::wire

@@ -1,0 +1,51 @@
+// The network server: a libevent master thread owning the listeners, handing each accepted
+// connection to one of N worker threads, each running its own event loop.
+//
+// The only module that includes libevent. Thread-safety: Run() blocks the calling thread (the
+// master); Stop() may be called from any thread or a signal-safe context via the self-pipe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mcd/handler/session.h"
+
+namespace mcd::server {
+
+struct ServerOptions {
+  int port = 11211;                     // -p; 0 = no TCP listener
+  std::vector<std::string> listen;      // -l (may hold "a,b" lists already split); empty = all
+  int backlog = 1024;                   // -b
+  int threads = 4;                      // -t
+  int max_connections = 1024;           // -c
+  int reqs_per_event = 20;              // -R
+  int verbosity = 0;                    // -v count
+  // Bytes of pending output above which a connection stops being read until it drains.
+  size_t max_pending_output = 4 << 20;
+};
+
+class Server {
+ public:
+  // handler_ctx is shared by all workers (cache, stats registry, options); not owned.
+  Server(const ServerOptions& options, handler::SharedContext* handler_ctx);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listeners; false (with a logged reason) if none could be bound.
+  bool Listen();
+  // The TCP port actually bound (useful with port 0 in tests).
+  int BoundPort() const;
+  // Runs until Stop(); starts and joins the worker threads.
+  void Run();
+  // Asks Run() to return. Async-signal-safe.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mcd::server

@@ -1,0 +1,137 @@
+// Counters, with memcached's stat names, and nothing else: no formatting, no I/O.
+//
+// ThreadStats: one per worker thread, written only by its owner with relaxed atomic stores (no
+// lock, no read-modify-write), read by any thread that sums them for `stats`. `stats reset` does
+// not write the counters: it records a baseline that later reads subtract, so resets never race
+// with the owner's increments.
+// ServerStats: connection counters shared by the server threads (atomics).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace mcd::stats {
+
+// Per-thread counters; the name is the memcached stat name.
+#define MCD_THREAD_COUNTERS(X) \
+  X(cmd_get)                   \
+  X(cmd_set)                   \
+  X(cmd_flush)                 \
+  X(cmd_touch)                 \
+  X(cmd_meta)                  \
+  X(get_hits)                  \
+  X(get_misses)                \
+  X(get_expired)               \
+  X(get_flushed)               \
+  X(delete_misses)             \
+  X(delete_hits)               \
+  X(incr_misses)               \
+  X(incr_hits)                 \
+  X(decr_misses)               \
+  X(decr_hits)                 \
+  X(cas_misses)                \
+  X(cas_hits)                  \
+  X(cas_badval)                \
+  X(touch_hits)                \
+  X(touch_misses)              \
+  X(store_too_large)           \
+  X(store_no_memory)           \
+  X(auth_cmds)                 \
+  X(auth_errors)               \
+  X(bytes_read)                \
+  X(bytes_written)             \
+  X(conn_yields)
+
+// Per-slab-class counters shown by `stats slabs`.
+#define MCD_CLASS_COUNTERS(X) \
+  X(get_hits)                 \
+  X(cmd_set)                  \
+  X(delete_hits)              \
+  X(incr_hits)                \
+  X(decr_hits)                \
+  X(cas_hits)                 \
+  X(cas_badval)               \
+  X(touch_hits)
+
+inline constexpr int kMaxClasses = 64;  // class ids 1..63, as memcached
+
+// A counter written by one thread, read by many.
+class Counter {
+ public:
+  void Add(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  uint64_t Get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+struct ClassCounters {
+#define MCD_DECLARE(name) Counter name;
+  MCD_CLASS_COUNTERS(MCD_DECLARE)
+#undef MCD_DECLARE
+};
+
+struct alignas(64) ThreadStats {
+#define MCD_DECLARE(name) Counter name;
+  MCD_THREAD_COUNTERS(MCD_DECLARE)
+#undef MCD_DECLARE
+  ClassCounters per_class[kMaxClasses];
+};
+
+// Plain sums, for reporting.
+struct ThreadTotals {
+#define MCD_DECLARE(name) uint64_t name = 0;
+  MCD_THREAD_COUNTERS(MCD_DECLARE)
+#undef MCD_DECLARE
+};
+struct ClassTotals {
+#define MCD_DECLARE(name) uint64_t name = 0;
+  MCD_CLASS_COUNTERS(MCD_DECLARE)
+#undef MCD_DECLARE
+};
+
+struct ServerStats {
+  std::atomic<uint64_t> curr_connections{0};
+  std::atomic<uint64_t> total_connections{0};
+  std::atomic<uint64_t> rejected_connections{0};
+  std::atomic<uint64_t> connection_structures{0};
+  std::atomic<uint64_t> listen_disabled_num{0};
+  std::atomic<uint64_t> time_in_listen_disabled_us{0};
+  std::atomic<bool> accepting_conns{true};
+  std::atomic<uint64_t> reserved_fds{0};
+  std::atomic<uint64_t> read_buf_count{0};
+  std::atomic<uint64_t> read_buf_bytes{0};
+  std::atomic<uint64_t> read_buf_bytes_free{0};
+};
+
+// All the worker threads' counters. Create the ThreadStats before the workers start; the
+// registry owns them.
+class Registry {
+ public:
+  explicit Registry(int threads);
+  ThreadStats* Thread(int i) { return threads_[i].get(); }
+  int NumThreads() const { return static_cast<int>(threads_.size()); }
+  ServerStats& Server() { return server_; }
+  const ServerStats& Server() const { return server_; }
+
+  // Sums over threads, minus the baseline recorded by the last Reset().
+  ThreadTotals Totals() const;
+  ClassTotals ClassTotal(int class_id) const;
+  // `stats reset`.
+  void Reset();
+
+ private:
+  ThreadTotals RawTotals() const;
+  ClassTotals RawClassTotal(int class_id) const;
+
+  std::vector<std::unique_ptr<ThreadStats>> threads_;
+  ServerStats server_;
+  mutable std::mutex baseline_mu_;
+  ThreadTotals baseline_;
+  ClassTotals class_baseline_[kMaxClasses];
+};
+
+}  // namespace mcd::stats

@@ -1,0 +1,173 @@
+// The cache facade: the only storage API the handler sees. It speaks the domain (Get, Store with a
+// mode, Delete, Delta, Touch, FlushAll) and hides slabs, the hash table and eviction.
+//
+// Items are reference counted. Every Item* returned to a caller carries one reference that the
+// caller must give back with Release() (or hand to Store(), which takes it). While a reference is
+// held the item's memory is not reused, so its bytes can be sent without copying.
+//
+// Thread-safety: all methods may be called from any thread concurrently. Lookups and stores take
+// one lock stripe of the hash table; allocation takes the lock of one slab class. There is no
+// global lock on the get/set path.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "mcd/util/clock.h"
+
+namespace mcd::storage {
+
+struct CacheOptions {
+  uint64_t memory_limit = 64ull << 20;  // -m, bytes of item memory (pages)
+  uint32_t page_size = 1 << 20;         // -I, slab page size and largest item
+  uint32_t chunk_min = 48;              // -n, minimum space for key+value in the smallest class
+  double growth_factor = 1.25;          // -f
+  uint32_t slab_chunk_max = 0;          // -o slab_chunk_max; 0 means page_size / 2
+  int hashpower = 16;                   // -o hashpower, initial buckets = 2^hashpower
+  bool use_cas = true;                  // -C turns off (cas reported as 0)
+  bool evict = true;                    // -M turns off: out-of-memory error instead
+  bool prealloc = false;                // -L: touch all pages at start
+  bool start_maintainer = true;         // background thread for hash expansion (tests may drive
+                                        // expansion by hand with MaintainOnce())
+};
+
+class Item;  // opaque outside storage; see item.h for the accessors the handler may use
+
+enum class StoreMode : uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend, kCas };
+
+enum class StoreResult : uint8_t {
+  kStored,
+  kNotStored,  // add: exists; replace/append/prepend: missing
+  kExists,     // cas: cas unique differs
+  kNotFound,   // cas: missing
+  kNoMemory,   // append/prepend could not allocate the combined item
+};
+
+enum class AllocResult : uint8_t {
+  kOk,
+  kTooLarge,  // key + value can never fit in -I: "SERVER_ERROR object too large for cache"
+  kNoMemory,  // no free memory and eviction impossible or off: "SERVER_ERROR out of memory..."
+};
+
+enum class LookupResult : uint8_t { kHit, kMiss, kExpired, kFlushed };
+
+enum class DeltaResult : uint8_t { kOk, kNotFound, kNonNumeric, kNoMemory };
+
+// Per-slab-class figures for `stats slabs` and `stats items`.
+struct ClassStats {
+  int id = 0;
+  uint32_t chunk_size = 0;
+  uint32_t chunks_per_page = 0;
+  uint64_t total_pages = 0;
+  uint64_t total_chunks = 0;
+  uint64_t used_chunks = 0;
+  uint64_t free_chunks = 0;
+  uint64_t free_chunks_end = 0;
+  uint64_t mem_requested = 0;  // sum of the exact sizes of the items held
+  // items
+  uint64_t number = 0;  // linked items
+  uint64_t age = 0;     // seconds since the least recently used item was accessed
+  uint64_t evicted = 0;
+  uint64_t evicted_nonzero = 0;  // evicted items that had an exptime
+  uint64_t evicted_time = 0;     // seconds since last access of the last evicted item
+  uint64_t outofmemory = 0;
+  uint64_t reclaimed = 0;  // expired/flushed items whose memory was reused
+  uint64_t expired_unfetched = 0;
+  uint64_t evicted_unfetched = 0;
+  uint64_t evicted_active = 0;
+};
+
+// Whole-cache figures for `stats`.
+struct GlobalStats {
+  uint64_t curr_items = 0;
+  uint64_t total_items = 0;
+  uint64_t bytes = 0;  // bytes of the items held (header + key + value)
+  uint64_t evictions = 0;
+  uint64_t reclaimed = 0;
+  uint64_t expired_unfetched = 0;
+  uint64_t evicted_unfetched = 0;
+  uint64_t evicted_active = 0;
+  uint64_t total_malloced = 0;  // bytes of pages handed to classes
+  uint64_t limit_maxbytes = 0;
+  int active_slabs = 0;
+  int hash_power_level = 0;
+  uint64_t hash_bytes = 0;
+  bool hash_is_expanding = false;
+};
+
+class Cache {
+ public:
+  Cache(const CacheOptions& options, const Clock* clock);
+  ~Cache();
+  Cache(const Cache&) = delete;
+  Cache& operator=(const Cache&) = delete;
+
+  // --- retrieval -------------------------------------------------------------------------
+  // Looks key up. On a hit returns the item with a reference held (Release() it) and marks it
+  // recently used and fetched. *result says hit, miss, expired or flushed (the last two also
+  // unlink the dead item).
+  Item* Get(std::string_view key, LookupResult* result);
+  // Get and set a new exptime (gat/gats, already converted with Clock::ExptimeToRel).
+  Item* GetAndTouch(std::string_view key, RelTime exptime, LookupResult* result);
+  // Drops a reference obtained from Get/GetAndTouch/Allocate.
+  void Release(Item* item);
+
+  // --- storage ---------------------------------------------------------------------------
+  // Allocates an unlinked item for key with room for a value of `nbytes` bytes plus "\r\n".
+  // On kOk *out holds it with one reference; fill its data (item.h: MutableDataAt) and pass it to
+  // Store(), or Release() it to abandon it.
+  AllocResult Allocate(std::string_view key, uint32_t flags, RelTime exptime, uint32_t nbytes,
+                       Item** out);
+  // Stores a filled item by mode, taking the caller's reference. For kCas, cas_unique is the
+  // client's value. On kStored, *cas_out (if non-null) receives the item's new cas unique.
+  // append/prepend keep the existing item's flags and exptime.
+  StoreResult Store(Item* item, StoreMode mode, uint64_t cas_unique, uint64_t* cas_out = nullptr);
+  // Removes key; false if absent (or expired/flushed).
+  bool Delete(std::string_view key);
+  // Unlinks key if present without reporting (after a failed too-large/no-memory store, so a
+  // stale value does not persist, as memcached does).
+  void Unlink(std::string_view key) { Delete(key); }
+  // incr/decr. incr wraps at 2^64, decr stops at 0. On kOk *value is the new value. The new value
+  // is written in place (padded with spaces) when it is not longer than the old one, else a new
+  // item replaces it; either way the cas unique changes.
+  DeltaResult Delta(std::string_view key, bool incr, uint64_t delta, uint64_t* value);
+  // Sets a new exptime; false if absent.
+  bool Touch(std::string_view key, RelTime exptime);
+  // Invalidates every item stored before `when` (a RelTime; 0 or <= now means immediately).
+  void FlushAll(RelTime when);
+
+  // --- introspection -----------------------------------------------------------------------
+  // Slab class of an item (for per-class command counters).
+  int ClassOf(const Item* item) const;
+  GlobalStats Stats() const;
+  // Calls fn for every class that has pages, in id order.
+  void VisitClasses(const std::function<void(const ClassStats&)>& fn) const;
+  // Largest class id (for per-class counter arrays). Class ids run 1..NumClasses().
+  int NumClasses() const;
+  uint32_t ChunkSize(int class_id) const;
+  // Up to `limit` items of class `class_id` (0 = no limit... as memcached: capped to 2 MB of
+  // output by the caller), most recently used first: fn(key, value_bytes, exptime_unix_or_0).
+  void Dump(int class_id, uint32_t limit,
+            const std::function<void(std::string_view, uint32_t, int64_t)>& fn) const;
+  // Histogram of item sizes in 32-byte buckets (stats sizes): fn(bucket_size, count).
+  void VisitSizes(const std::function<void(uint32_t, uint64_t)>& fn) const;
+  // Human-readable slab class table, one line per class, as memcached prints with -vv:
+  // "slab class   1: chunk size        96 perslab   10922"
+  std::string ClassTable() const;
+  // Resets the counters reported by stats that `stats reset` clears (evictions, reclaimed, ...).
+  void ResetStats();
+
+  // Runs one step of background maintenance (hash expansion) in the calling thread. Returns
+  // true if there is more to do. Used by the maintainer thread and by tests.
+  bool MaintainOnce();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mcd::storage

@@ -1,0 +1,121 @@
+#include "mcd/util/out_buf.h"
+
+#include <cassert>
+#include <cstring>
+
+namespace mcd {
+
+OutBuf::OutBuf(ReleaseFn release, void* release_ctx)
+    : release_(release), release_ctx_(release_ctx) {}
+
+OutBuf::~OutBuf() { Clear(); }
+
+char* OutBuf::ArenaSpace(size_t n) {
+  assert(n <= kBlockSize);
+  if (blocks_.empty()) {
+    blocks_.emplace_back(new char[kBlockSize]);
+    block_ = 0;
+    block_used_ = 0;
+  }
+  if (kBlockSize - block_used_ < n) {
+    ++block_;
+    if (block_ == blocks_.size()) blocks_.emplace_back(new char[kBlockSize]);
+    block_used_ = 0;
+    last_is_arena_tail_ = false;
+  }
+  return blocks_[block_].get() + block_used_;
+}
+
+char* OutBuf::Reserve(size_t n) { return ArenaSpace(n); }
+
+void OutBuf::Commit(size_t n) {
+  if (n == 0) return;
+  char* p = blocks_[block_].get() + block_used_;
+  if (last_is_arena_tail_ && segments_.size() > head_) {
+    segments_.back().n += n;
+  } else {
+    segments_.push_back({p, n, nullptr});
+  }
+  block_used_ += n;
+  bytes_ += n;
+  last_is_arena_tail_ = true;
+}
+
+void OutBuf::Append(std::string_view s) {
+  while (!s.empty()) {
+    size_t n = s.size() < kBlockSize ? s.size() : kBlockSize;
+    // Use what is left of the current block before moving on, so long strings pack densely.
+    if (!blocks_.empty() && block_used_ < kBlockSize && kBlockSize - block_used_ < n) {
+      n = kBlockSize - block_used_;
+    }
+    char* p = ArenaSpace(n);
+    std::memcpy(p, s.data(), n);
+    Commit(n);
+    s.remove_prefix(n);
+  }
+}
+
+void OutBuf::AppendRef(const char* p, size_t n, void* obj) {
+  segments_.push_back({p, n, obj});
+  bytes_ += n;
+  last_is_arena_tail_ = false;
+}
+
+int OutBuf::FillIov(iovec* iov, int max) const {
+  int k = 0;
+  for (size_t i = head_; i < segments_.size() && k < max; ++i) {
+    if (segments_[i].n == 0) continue;
+    iov[k].iov_base = const_cast<char*>(segments_[i].p);
+    iov[k].iov_len = segments_[i].n;
+    ++k;
+  }
+  return k;
+}
+
+void OutBuf::Consume(size_t n) {
+  assert(n <= bytes_);
+  bytes_ -= n;
+  while (head_ < segments_.size()) {
+    Segment& s = segments_[head_];
+    if (s.n > n) {
+      s.p += n;
+      s.n -= n;
+      return;
+    }
+    n -= s.n;
+    if (s.obj != nullptr && release_ != nullptr) release_(release_ctx_, s.obj);
+    ++head_;
+    if (n == 0 && head_ < segments_.size() && segments_[head_].n != 0) break;
+  }
+  if (head_ == segments_.size()) {
+    // Everything sent: rewind the arena, keeping one block for the next replies.
+    segments_.clear();
+    head_ = 0;
+    if (blocks_.size() > 1) blocks_.resize(1);
+    block_ = 0;
+    block_used_ = 0;
+    last_is_arena_tail_ = false;
+  }
+}
+
+void OutBuf::Clear() {
+  for (size_t i = head_; i < segments_.size(); ++i) {
+    if (segments_[i].obj != nullptr && release_ != nullptr) release_(release_ctx_, segments_[i].obj);
+  }
+  segments_.clear();
+  head_ = 0;
+  bytes_ = 0;
+  if (blocks_.size() > 1) blocks_.resize(1);
+  block_ = 0;
+  block_used_ = 0;
+  last_is_arena_tail_ = false;
+}
+
+std::string OutBuf::ToString() const {
+  std::string s;
+  s.reserve(bytes_);
+  for (size_t i = head_; i < segments_.size(); ++i) s.append(segments_[i].p, segments_[i].n);
+  return s;
+}
+
+}  // namespace mcd
