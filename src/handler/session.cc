@@ -1,1 +1,474 @@
-// placeholder
+#include "mcd/handler/session.h"
+
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "mcd/handler/stats_format.h"
+#include "mcd/protocol/text_parser.h"
+#include "mcd/protocol/wire.h"
+#include "mcd/storage/item.h"
+#include "mcd/util/numbers.h"
+
+namespace mcd::handler {
+
+using protocol::Command;
+using protocol::CommandType;
+using protocol::ParseStatus;
+namespace wire = protocol::wire;
+
+void ReleaseItemRef(void* cache, void* item) {
+  static_cast<storage::Cache*>(cache)->Release(static_cast<storage::Item*>(item));
+}
+
+namespace {
+
+// Logs one protocol line or reply at -vv, by explicit length (data may hold any byte).
+void LogLine(char dir, int conn_id, std::string_view s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+  LOG(INFO) << dir << conn_id << ' ' << s;
+}
+
+storage::StoreMode ModeOf(CommandType t) {
+  switch (t) {
+    case CommandType::kAdd: return storage::StoreMode::kAdd;
+    case CommandType::kReplace: return storage::StoreMode::kReplace;
+    case CommandType::kAppend: return storage::StoreMode::kAppend;
+    case CommandType::kPrepend: return storage::StoreMode::kPrepend;
+    case CommandType::kCas: return storage::StoreMode::kCas;
+    default: return storage::StoreMode::kSet;
+  }
+}
+
+}  // namespace
+
+struct Session::State {
+  enum class Phase : uint8_t { kLine, kData, kSwallow, kKeys };
+
+  State(SharedContext* c, stats::ThreadStats* t, int id)
+      : ctx(c), cache(c->cache), ts(t), conn_id(id) {}
+
+  SharedContext* ctx;
+  storage::Cache* cache;
+  stats::ThreadStats* ts;
+  int conn_id;
+  Phase phase = Phase::kLine;
+
+  // kData: the item being filled and what to do with it.
+  storage::Item* item = nullptr;
+  CommandType store_type = CommandType::kSet;
+  uint64_t cas_unique = 0;
+  bool store_noreply = false;
+  uint32_t data_total = 0;   // value + "\r\n"
+  uint32_t data_filled = 0;
+  // kSwallow: bytes still to discard.
+  uint64_t swallow_left = 0;
+  // kKeys: the retrieval command whose line is still arriving.
+  Command multi;
+
+  bool close = false;
+  bool yielded = false;
+
+  int Verbosity() const { return ctx->verbosity.load(std::memory_order_relaxed); }
+
+  void Reply(OutBuf* out, std::string_view s) {
+    out->Append(s);
+    if (Verbosity() > 1) LogLine('>', conn_id, s);
+  }
+
+  void Dispatch(const Command& cmd, OutBuf* out);
+  void Retrieve(const Command& cmd, OutBuf* out);
+  void StartStore(const Command& cmd, OutBuf* out);
+  void FinishStore(OutBuf* out);
+  void Delta(const Command& cmd, OutBuf* out);
+  void Stats(const Command& cmd, OutBuf* out);
+  void FlushAll(const Command& cmd, OutBuf* out);
+};
+
+Session::Session(SharedContext* ctx, stats::ThreadStats* thread_stats, int conn_id)
+    : s_(new State(ctx, thread_stats, conn_id)) {}
+
+Session::~Session() {
+  if (s_->item != nullptr) s_->cache->Release(s_->item);
+  delete s_;
+}
+
+size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands) {
+  State& s = *s_;
+  size_t off = 0;
+  int done = 0;
+  s.yielded = false;
+  while (!s.close) {
+    switch (s.phase) {
+      case State::Phase::kData: {
+        if (off == in.size()) return off;
+        uint32_t left = s.data_total - s.data_filled;
+        while (left > 0 && off < in.size()) {
+          std::span<char> dst = storage::ItemMutableDataAt(s.item, s.data_filled);
+          size_t n = std::min({dst.size(), static_cast<size_t>(left), in.size() - off});
+          std::memcpy(dst.data(), in.data() + off, n);
+          off += n;
+          s.data_filled += static_cast<uint32_t>(n);
+          left -= static_cast<uint32_t>(n);
+        }
+        if (left == 0) s.FinishStore(out);
+        continue;
+      }
+      case State::Phase::kSwallow: {
+        size_t n = std::min<uint64_t>(s.swallow_left, in.size() - off);
+        off += n;
+        s.swallow_left -= n;
+        if (s.swallow_left > 0) return off;
+        s.phase = State::Phase::kLine;
+        continue;
+      }
+      case State::Phase::kKeys:
+      case State::Phase::kLine: {
+        if (off == in.size()) return off;
+        if (done >= max_commands) {
+          s.yielded = true;
+          return off;
+        }
+        Command cmd;
+        size_t used = 0;
+        protocol::ParseResult r;
+        if (s.phase == State::Phase::kKeys) {
+          cmd = s.multi;
+          r = protocol::ParseKeysContinuation(in.substr(off), &used, &cmd);
+        } else {
+          r = protocol::ParseCommand(in.substr(off), &used, &cmd);
+        }
+        switch (r.status) {
+          case ParseStatus::kNeedMore:
+            return off;
+          case ParseStatus::kClose:
+            if (s.Verbosity() > 1) LogLine('<', s.conn_id, in.substr(off, std::min<size_t>(used ? used : 200, in.size() - off)));
+            s.close = true;
+            return off;
+          case ParseStatus::kError:
+            if (s.Verbosity() > 1) LogLine('<', s.conn_id, in.substr(off, used));
+            off += used;
+            ++done;
+            if (s.phase == State::Phase::kKeys && s.multi.more_keys) {
+              // The rest of the cut line is discarded by the parser's continuation; stay here.
+              s.multi = cmd;
+              if (!cmd.more_keys) s.phase = State::Phase::kLine;
+            } else {
+              s.phase = State::Phase::kLine;
+            }
+            if (!r.noreply) s.Reply(out, wire::ErrorReply(r.error));
+            continue;
+          case ParseStatus::kOk:
+            if (s.Verbosity() > 1) LogLine('<', s.conn_id, in.substr(off, used));
+            off += used;
+            ++done;
+            s.Dispatch(cmd, out);
+            continue;
+        }
+        return off;
+      }
+    }
+  }
+  return off;
+}
+
+bool Session::want_close() const { return s_->close; }
+bool Session::yielded() const { return s_->yielded; }
+
+std::span<char> Session::DirectDataSpan() {
+  State& s = *s_;
+  if (s.phase != State::Phase::kData || s.data_filled == s.data_total) return {};
+  std::span<char> dst = storage::ItemMutableDataAt(s.item, s.data_filled);
+  return dst.first(std::min<size_t>(dst.size(), s.data_total - s.data_filled));
+}
+
+void Session::DataWritten(size_t n, OutBuf* out) {
+  State& s = *s_;
+  s.data_filled += static_cast<uint32_t>(n);
+  if (s.data_filled == s.data_total) s.FinishStore(out);
+}
+
+void Session::State::Dispatch(const Command& cmd, OutBuf* out) {
+  switch (cmd.type) {
+    case CommandType::kGet:
+    case CommandType::kGets:
+    case CommandType::kGat:
+    case CommandType::kGats:
+      Retrieve(cmd, out);
+      return;
+    case CommandType::kSet:
+    case CommandType::kAdd:
+    case CommandType::kReplace:
+    case CommandType::kAppend:
+    case CommandType::kPrepend:
+    case CommandType::kCas:
+      StartStore(cmd, out);
+      return;
+    case CommandType::kDelete: {
+      bool hit = cache->Delete(cmd.key);
+      (hit ? ts->delete_hits : ts->delete_misses).Add();
+      if (!cmd.noreply) Reply(out, hit ? wire::kDeleted : wire::kNotFound);
+      return;
+    }
+    case CommandType::kIncr:
+    case CommandType::kDecr:
+      Delta(cmd, out);
+      return;
+    case CommandType::kTouch: {
+      ts->cmd_touch.Add();
+      bool hit = cache->Touch(cmd.key, ctx->clock->ExptimeToRel(cmd.exptime));
+      (hit ? ts->touch_hits : ts->touch_misses).Add();
+      if (!cmd.noreply) Reply(out, hit ? wire::kTouched : wire::kNotFound);
+      return;
+    }
+    case CommandType::kFlushAll:
+      FlushAll(cmd, out);
+      return;
+    case CommandType::kVersion: {
+      std::string v;
+      v.reserve(ctx->options.version.size() + 10);
+      v.append(wire::kVersionPrefix).append(ctx->options.version).append(wire::kCrlf);
+      Reply(out, v);
+      return;
+    }
+    case CommandType::kVerbosity:
+      ctx->verbosity.store(static_cast<int>(std::clamp<int64_t>(cmd.level, 0, 16)),
+                           std::memory_order_relaxed);
+      if (!cmd.noreply) Reply(out, wire::kOk);
+      return;
+    case CommandType::kQuit:
+      close = true;
+      return;
+    case CommandType::kStats:
+      Stats(cmd, out);
+      return;
+    case CommandType::kShutdown:
+      if (!ctx->options.shutdown_enabled || !ctx->shutdown) {
+        Reply(out, wire::kShutdownDisabled);
+        return;
+      }
+      ctx->shutdown(cmd.args == "graceful");
+      close = true;
+      return;
+  }
+}
+
+void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
+  const bool touch = cmd.type == CommandType::kGat || cmd.type == CommandType::kGats;
+  const bool with_cas = cmd.type == CommandType::kGets || cmd.type == CommandType::kGats;
+  const RelTime exptime = touch ? ctx->clock->ExptimeToRel(cmd.exptime) : 0;
+  const bool verbose = Verbosity() > 1;
+  protocol::KeyIterator keys(cmd.keys);
+  std::string_view key;
+  while (keys.Next(&key)) {
+    storage::LookupResult lr;
+    storage::Item* it = touch ? cache->GetAndTouch(key, exptime, &lr) : cache->Get(key, &lr);
+    ts->cmd_get.Add();
+    if (touch) ts->cmd_touch.Add();
+    if (it == nullptr) {
+      ts->get_misses.Add();
+      if (touch) ts->touch_misses.Add();
+      if (lr == storage::LookupResult::kExpired) ts->get_expired.Add();
+      if (lr == storage::LookupResult::kFlushed) ts->get_flushed.Add();
+      continue;
+    }
+    ts->get_hits.Add();
+    const int cls = cache->ClassOf(it);
+    if (cls > 0 && cls < stats::kMaxClasses) ts->per_class[cls].get_hits.Add();
+    if (touch) {
+      ts->touch_hits.Add();
+      if (cls > 0 && cls < stats::kMaxClasses) ts->per_class[cls].touch_hits.Add();
+    }
+    // "VALUE <key> <flags> <bytes>[ <cas>]\r\n": at most 6 + 250 + 3 * 21 + 2 bytes.
+    char* p = out->Reserve(6 + key.size() + 3 * 21 + 2);
+    char* w = p;
+    std::memcpy(w, wire::kValue.data(), wire::kValue.size());
+    w += wire::kValue.size();
+    std::memcpy(w, key.data(), key.size());
+    w += key.size();
+    *w++ = ' ';
+    w += FormatUint64(storage::ItemFlags(it), w);
+    *w++ = ' ';
+    const uint32_t size = storage::ItemValueSize(it);
+    w += FormatUint64(size, w);
+    if (with_cas) {
+      *w++ = ' ';
+      w += FormatUint64(storage::ItemCas(it), w);
+    }
+    *w++ = '\r';
+    *w++ = '\n';
+    out->Commit(static_cast<size_t>(w - p));
+    // The value and its "\r\n" go out by reference; the item is released after the last piece.
+    const uint32_t total = size + 2;
+    uint32_t off = 0;
+    while (off < total) {
+      std::string_view piece = storage::ItemDataAt(it, off);
+      off += static_cast<uint32_t>(piece.size());
+      out->AppendRef(piece.data(), piece.size(), off >= total ? it : nullptr);
+    }
+    if (verbose) {
+      LOG(INFO) << '>' << conn_id << " sending key " << key;
+    }
+  }
+  if (cmd.more_keys) {
+    multi = cmd;
+    phase = Phase::kKeys;
+    return;
+  }
+  phase = Phase::kLine;
+  Reply(out, wire::kEnd);
+}
+
+void Session::State::StartStore(const Command& cmd, OutBuf* out) {
+  storage::Item* it = nullptr;
+  const RelTime exptime = ctx->clock->ExptimeToRel(cmd.exptime);
+  storage::AllocResult ar = cache->Allocate(cmd.key, cmd.flags, exptime, cmd.bytes, &it);
+  if (ar != storage::AllocResult::kOk) {
+    if (ar == storage::AllocResult::kTooLarge) {
+      ts->store_too_large.Add();
+      if (!cmd.noreply) Reply(out, wire::kTooLarge);
+    } else {
+      ts->store_no_memory.Add();
+      if (!cmd.noreply) Reply(out, wire::kOutOfMemory);
+    }
+    // A failed store must not leave the previous value behind.
+    cache->Unlink(cmd.key);
+    swallow_left = static_cast<uint64_t>(cmd.bytes) + 2;
+    phase = Phase::kSwallow;
+    return;
+  }
+  item = it;
+  store_type = cmd.type;
+  cas_unique = cmd.cas_unique;
+  store_noreply = cmd.noreply;
+  data_total = cmd.bytes + 2;
+  data_filled = 0;
+  phase = Phase::kData;
+}
+
+void Session::State::FinishStore(OutBuf* out) {
+  storage::Item* it = item;
+  item = nullptr;
+  phase = Phase::kLine;
+  const uint32_t size = storage::ItemValueSize(it);
+  const bool crlf = storage::ItemDataAt(it, size).front() == '\r' &&
+                    storage::ItemDataAt(it, size + 1).front() == '\n';
+  if (Verbosity() > 1) {
+    std::string_view first = storage::ItemDataAt(it, 0);
+    LogLine('<', conn_id, first.substr(0, std::min<size_t>(first.size(), size)));
+  }
+  if (!crlf) {
+    cache->Release(it);
+    if (!store_noreply) Reply(out, wire::kBadDataChunk);
+    return;
+  }
+  const int cls = cache->ClassOf(it);
+  const bool cls_ok = cls > 0 && cls < stats::kMaxClasses;
+  ts->cmd_set.Add();
+  if (cls_ok) ts->per_class[cls].cmd_set.Add();
+  storage::StoreResult r = cache->Store(it, ModeOf(store_type), cas_unique);
+  std::string_view reply;
+  switch (r) {
+    case storage::StoreResult::kStored:
+      reply = wire::kStored;
+      if (store_type == CommandType::kCas) {
+        ts->cas_hits.Add();
+        if (cls_ok) ts->per_class[cls].cas_hits.Add();
+      }
+      break;
+    case storage::StoreResult::kNotStored:
+      reply = wire::kNotStored;
+      break;
+    case storage::StoreResult::kExists:
+      reply = wire::kExists;
+      ts->cas_badval.Add();
+      if (cls_ok) ts->per_class[cls].cas_badval.Add();
+      break;
+    case storage::StoreResult::kNotFound:
+      reply = wire::kNotFound;
+      ts->cas_misses.Add();
+      break;
+    case storage::StoreResult::kNoMemory:
+      reply = wire::kOutOfMemory;
+      ts->store_no_memory.Add();
+      break;
+  }
+  if (!store_noreply) Reply(out, reply);
+}
+
+void Session::State::Delta(const Command& cmd, OutBuf* out) {
+  const bool incr = cmd.type == CommandType::kIncr;
+  uint64_t value = 0;
+  storage::DeltaResult r = cache->Delta(cmd.key, incr, cmd.delta, &value);
+  switch (r) {
+    case storage::DeltaResult::kOk: {
+      (incr ? ts->incr_hits : ts->decr_hits).Add();
+      if (cmd.noreply) return;
+      char buf[24];
+      size_t n = FormatUint64(value, buf);
+      buf[n++] = '\r';
+      buf[n++] = '\n';
+      Reply(out, std::string_view(buf, n));
+      return;
+    }
+    case storage::DeltaResult::kNotFound:
+      (incr ? ts->incr_misses : ts->decr_misses).Add();
+      if (!cmd.noreply) Reply(out, wire::kNotFound);
+      return;
+    case storage::DeltaResult::kNonNumeric:
+      if (!cmd.noreply) Reply(out, wire::kNonNumeric);
+      return;
+    case storage::DeltaResult::kNoMemory:
+      if (!cmd.noreply) Reply(out, wire::kOutOfMemory);
+      return;
+  }
+}
+
+void Session::State::FlushAll(const Command& cmd, OutBuf* out) {
+  if (!ctx->options.flush_enabled) {
+    Reply(out, wire::kFlushDisabled);
+    return;
+  }
+  ts->cmd_flush.Add();
+  RelTime when = 0;
+  if (cmd.has_delay && cmd.exptime > 0) when = ctx->clock->ExptimeToRel(cmd.exptime);
+  cache->FlushAll(when);
+  if (!cmd.noreply) Reply(out, wire::kOk);
+}
+
+void Session::State::Stats(const Command& cmd, OutBuf* out) {
+  std::string_view args = cmd.args;
+  std::string_view sub = args.substr(0, args.find(' '));
+  std::string_view rest = sub.size() < args.size() ? args.substr(sub.size() + 1) : std::string_view();
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  if (sub.empty()) {
+    FormatGeneralStats(*ctx, out);
+  } else if (sub == "settings") {
+    FormatSettingsStats(*ctx, out);
+  } else if (sub == "items") {
+    FormatItemsStats(*ctx, out);
+  } else if (sub == "slabs") {
+    FormatSlabsStats(*ctx, out);
+  } else if (sub == "sizes") {
+    FormatSizesStats(*ctx, out);
+  } else if (sub == "reset") {
+    ctx->stats->Reset();
+    cache->ResetStats();
+    Reply(out, wire::kReset);
+  } else if (sub == "detail") {
+    if (rest == "on" || rest == "off") {
+      Reply(out, wire::kOk);
+    } else if (rest == "dump") {
+      Reply(out, wire::kEnd);
+    } else {
+      Reply(out, wire::kStatsDetailUsage);
+    }
+  } else if (sub == "cachedump") {
+    FormatCacheDump(*ctx, rest, out);
+  } else {
+    Reply(out, wire::kError);
+  }
+}
+
+}  // namespace mcd::handler

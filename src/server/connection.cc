@@ -1,1 +1,167 @@
-// placeholder
+#include "connection.h"
+
+#include <errno.h>
+#include <glog/logging.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "worker.h"
+
+namespace mcd::server {
+namespace {
+
+// A data block with at least this much still to come is read straight into the item.
+constexpr size_t kDirectReadMin = 16 * 1024;
+constexpr int kMaxIov = 128;
+
+}  // namespace
+
+Connection::Connection(Worker* worker, int fd)
+    : worker_(worker),
+      fd_(fd),
+      session_(worker->ctx(), worker->thread_stats(), fd),
+      out_(&handler::ReleaseItemRef, worker->ctx()->cache) {}
+
+Connection::~Connection() {
+  if (read_ev_ != nullptr) event_free(read_ev_);
+  if (write_ev_ != nullptr) event_free(write_ev_);
+  if (resume_ev_ != nullptr) event_free(resume_ev_);
+  out_.Clear();
+  ::close(fd_);
+}
+
+bool Connection::Start() {
+  read_ev_ = event_new(worker_->base(), fd_, EV_READ | EV_PERSIST, &Connection::OnRead, this);
+  write_ev_ = event_new(worker_->base(), fd_, EV_WRITE | EV_PERSIST, &Connection::OnWrite, this);
+  resume_ev_ = event_new(worker_->base(), -1, 0, &Connection::OnResume, this);
+  if (read_ev_ == nullptr || write_ev_ == nullptr || resume_ev_ == nullptr) return false;
+  if (event_add(read_ev_, nullptr) != 0) return false;
+  reading_ = true;
+  return true;
+}
+
+void Connection::OnRead(evutil_socket_t, short, void* arg) {
+  static_cast<Connection*>(arg)->HandleRead(false);
+}
+
+void Connection::OnResume(evutil_socket_t, short, void* arg) {
+  static_cast<Connection*>(arg)->HandleRead(true);
+}
+
+void Connection::OnWrite(evutil_socket_t, short, void* arg) {
+  auto* c = static_cast<Connection*>(arg);
+  if (!c->Flush()) return;
+  if (c->closing_ && c->out_.empty()) {
+    c->worker_->Close(c);
+    return;
+  }
+  c->UpdateInterest();
+}
+
+void Connection::HandleRead(bool resume) {
+  stats::ThreadStats* ts = worker_->thread_stats();
+  char* buf = worker_->read_buffer();
+  const size_t cap = worker_->read_buffer_size();
+  bool eof = false;
+
+  // A large data block still to come goes straight into the item.
+  if (!resume && pending_.empty()) {
+    std::span<char> direct = session_.DirectDataSpan();
+    if (direct.size() >= kDirectReadMin) {
+      ssize_t n = ::read(fd_, direct.data(), direct.size());
+      if (n > 0) {
+        ts->bytes_read.Add(static_cast<uint64_t>(n));
+        session_.DataWritten(static_cast<size_t>(n), &out_);
+        if (!Flush()) return;
+        UpdateInterest();
+        return;
+      }
+      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        worker_->Close(this);
+      }
+      return;
+    }
+  }
+
+  size_t have = pending_.size();
+  if (have != 0) std::memcpy(buf, pending_.data(), have);
+  pending_.clear();
+  if (!resume && have < cap) {
+    ssize_t n = ::read(fd_, buf + have, cap - have);
+    if (n > 0) {
+      ts->bytes_read.Add(static_cast<uint64_t>(n));
+      have += static_cast<size_t>(n);
+    } else if (n == 0) {
+      eof = true;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      worker_->Close(this);
+      return;
+    }
+  }
+
+  size_t used = session_.Consume(std::string_view(buf, have), &out_,
+                                 worker_->options().reqs_per_event);
+  if (used < have) pending_.assign(buf + used, have - used);
+  if (session_.want_close()) {
+    closing_ = true;
+    pending_.clear();
+  } else if (session_.yielded() && !eof) {
+    ts->conn_yields.Add();
+    event_active(resume_ev_, 0, 0);
+  }
+  if (!Flush()) return;
+  if (eof || (closing_ && out_.empty())) {
+    worker_->Close(this);
+    return;
+  }
+  UpdateInterest();
+}
+
+bool Connection::Flush() {
+  iovec iov[kMaxIov];
+  while (!out_.empty()) {
+    int cnt = out_.FillIov(iov, kMaxIov);
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(cnt);
+    ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+      if (errno == EINTR) continue;
+      worker_->Close(this);
+      return false;
+    }
+    worker_->thread_stats()->bytes_written.Add(static_cast<uint64_t>(n));
+    out_.Consume(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+void Connection::UpdateInterest() {
+  const bool want_write = !out_.empty();
+  const bool want_read =
+      !closing_ && out_.size() <= worker_->options().max_pending_output;
+  if (want_write != writing_) {
+    if (want_write) {
+      event_add(write_ev_, nullptr);
+    } else {
+      event_del(write_ev_);
+    }
+    writing_ = want_write;
+  }
+  if (want_read != reading_) {
+    if (want_read) {
+      event_add(read_ev_, nullptr);
+      // Bytes already buffered are not signalled again by the socket: process them now.
+      if (!pending_.empty()) event_active(resume_ev_, 0, 0);
+    } else {
+      event_del(read_ev_);
+    }
+    reading_ = want_read;
+  }
+}
+
+}  // namespace mcd::server

@@ -36,6 +36,7 @@ struct HandlerOptions {
   uint64_t max_connections = 1024;
   int threads = 4;
   uint64_t limit_maxbytes = 64ull << 20;
+  bool track_sizes = false;      // -o track_sizes: `stats sizes` histogram
   // `stats settings`, in order: name, value (memcached's names).
   std::vector<std::pair<std::string, std::string>> settings;
 };
@@ -44,6 +45,7 @@ struct SharedContext {
   storage::Cache* cache = nullptr;
   stats::Registry* stats = nullptr;
   const Clock* clock = nullptr;
+  RelTime started = 0;  // clock->Now() at start, for `uptime`
   HandlerOptions options;
   std::atomic<int> verbosity{0};
   // Called for `shutdown` when enabled (may be empty).
@@ -67,11 +69,10 @@ class Session {
   size_t Consume(std::string_view in, OutBuf* out, int max_commands = 1 << 30);
 
   // The connection must be closed once `out` is sent (quit, protocol abuse).
-  bool want_close() const { return close_; }
+  bool want_close() const;
   // Consume() stopped because it reached max_commands, not because input ran out.
-  bool yielded() const { return yielded_; }
-  // Bytes of unparsed line the caller may buffer before Consume() decides to close: the caller
-  // needs no limit of its own; Consume() closes on an over-long line.
+  bool yielded() const;
+  // The caller needs no line-length limit of its own: Consume() closes on an over-long line.
 
   // For a data block that is not yet fully buffered: where the next bytes may be read directly
   // (zero copy into the item). Empty when no data block is pending. After reading n bytes there,

@@ -54,3 +54,12 @@ inline std::string_view ErrorReply(ParseError e) {
 }
 
 }  // namespace mcd::protocol::wire
+
+namespace mcd::protocol::wire {
+inline constexpr std::string_view kShutdownDisabled = "ERROR: shutdown not enabled\r\n";
+}  // namespace mcd::protocol::wire
+
+namespace mcd::protocol::wire {
+inline constexpr std::string_view kDumpDisabled = "CLIENT_ERROR stats cachedump not allowed\r\n";
+inline constexpr std::string_view kIllegalSlabId = "CLIENT_ERROR Illegal slab id\r\n";
+}  // namespace mcd::protocol::wire

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,8 @@ class Server {
   void Run();
   // Asks Run() to return. Async-signal-safe.
   void Stop();
+  // fn runs on the master thread once a second while Run() runs (the clock tick). Call before Run().
+  void OnEverySecond(std::function<void()> fn);
 
  private:
   struct Impl;

@@ -1,0 +1,59 @@
+// One client connection on a worker thread: reads bytes, feeds the Session, sends its replies.
+//
+// Reads: into the worker's shared buffer, prefixed by the bytes of any incomplete command kept
+// from the previous read; a large data block is read straight into the item being stored.
+// Writes: everything the Session produced for one read leaves in one writev (more only if the
+// kernel takes less). Backpressure: while more than max_pending_output bytes wait to be sent, the
+// connection is not read. Fairness: at most reqs_per_event commands per event; the rest waits for
+// the next loop turn (conn_yields).
+#pragma once
+
+#include <event2/event.h>
+
+#include <string>
+
+#include "mcd/handler/session.h"
+#include "mcd/util/out_buf.h"
+
+namespace mcd::server {
+
+class Worker;
+
+class Connection {
+ public:
+  Connection(Worker* worker, int fd);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Registers the events; false if libevent refused.
+  bool Start();
+  int fd() const { return fd_; }
+
+ private:
+  static void OnRead(evutil_socket_t fd, short what, void* arg);
+  static void OnWrite(evutil_socket_t fd, short what, void* arg);
+  static void OnResume(evutil_socket_t fd, short what, void* arg);
+
+  // Reads what is available (unless resuming a yielded batch) and processes it.
+  void HandleRead(bool resume);
+  // Sends pending output; returns false if the connection failed and was closed.
+  bool Flush();
+  // Enables/disables reading and write interest from the output and session state.
+  void UpdateInterest();
+  void CloseSoon();
+
+  Worker* worker_;
+  int fd_;
+  handler::Session session_;
+  OutBuf out_;
+  std::string pending_;  // bytes of an incomplete command from the previous read
+  event* read_ev_ = nullptr;
+  event* write_ev_ = nullptr;
+  event* resume_ev_ = nullptr;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace mcd::server
