@@ -9,22 +9,28 @@ bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-// Parses [+-]digits covering the whole of s. Sets *neg for a leading '-'.
+// Parses a token as strtoull/strtoll and memcached's safe_strto* checks see it: leading
+// whitespace skipped, an optional sign, at least one digit, then the end of the token or a
+// whitespace byte (whatever follows that is ignored). Sets *neg for a leading '-'. Overflow of
+// the magnitude fails (ERANGE).
 bool ParseMagnitude(std::string_view s, uint64_t* mag, bool* neg) {
   size_t i = 0;
+  while (i < s.size() && IsSpace(s[i])) ++i;
   *neg = false;
   if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
     *neg = s[i] == '-';
     ++i;
   }
-  if (i == s.size()) return false;
+  const size_t digits = i;
   uint64_t v = 0;
   for (; i < s.size(); ++i) {
     unsigned d = static_cast<unsigned char>(s[i]) - '0';
-    if (d > 9) return false;
+    if (d > 9) break;
     if (v > (std::numeric_limits<uint64_t>::max() - d) / 10) return false;
     v = v * 10 + d;
   }
+  if (i == digits) return false;
+  if (i < s.size() && !IsSpace(s[i])) return false;
   *mag = v;
   return true;
 }

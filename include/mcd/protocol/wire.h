@@ -39,16 +39,24 @@ inline constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for
 inline constexpr std::string_view kOutOfMemory = "SERVER_ERROR out of memory storing object\r\n";
 inline constexpr std::string_view kTooManyConnections = "ERROR Too many open connections\r\n";
 
-// The reply for a parse error (empty for kNone and kLineTooLong, which close instead).
+// The reply for a parse error (empty for kNone, and for kLineTooLong and kHttpRequest, which
+// close the connection instead).
 inline std::string_view ErrorReply(ParseError e) {
   switch (e) {
-    case ParseError::kUnknownCommand: return kError;
-    case ParseError::kBadFormat: return kBadFormat;
-    case ParseError::kBadDelta: return kBadDelta;
-    case ParseError::kBadExptime: return kBadExptime;
-    case ParseError::kBadDeleteFormat: return kBadDeleteFormat;
+    case ParseError::kUnknownCommand:
+      return kError;
+    case ParseError::kBadFormat:
+      return kBadFormat;
+    case ParseError::kBadDelta:
+      return kBadDelta;
+    case ParseError::kBadExptime:
+      return kBadExptime;
+    case ParseError::kBadDeleteFormat:
+      return kBadDeleteFormat;
     case ParseError::kNone:
-    case ParseError::kLineTooLong: return {};
+    case ParseError::kLineTooLong:
+    case ParseError::kHttpRequest:
+      return {};
   }
   return {};
 }

@@ -1,5 +1,8 @@
-// Strict number parsing for protocol tokens, with the acceptance rules memcached's clients rely on
-// (strtoul-style: an optional '+' or '-', decimal digits, nothing else in the token).
+// Number parsing for protocol tokens, with exactly the acceptance rules of memcached 1.6.18's
+// safe_strtoul/safe_strtoull/safe_strtol (strtoul-style): leading whitespace is skipped, then an
+// optional '+' or '-' and at least one decimal digit; the token must end there or continue with a
+// whitespace byte, after which anything is ignored (memcached accepts flags "5\tz" as 5: tokens are
+// split on spaces only, so tabs and '\r' can sit inside a token). Overflow fails.
 // All functions are pure and thread-safe.
 #pragma once
 
@@ -21,7 +24,8 @@ bool ParseInt32(std::string_view s, int32_t* out);
 
 // Parses the numeric value stored in an item for incr/decr: leading whitespace skipped, optional
 // sign, digits, then the end of the data or a whitespace byte (stored values end with "\r\n" and
-// may be padded with spaces by an in-place decrement). Overflow or a '-' fails.
+// may be padded with spaces by an in-place decrement). Overflow fails; the sign is handled as by
+// ParseUint64 ("-5" fails, "-0" is 0), as memcached's safe_strtoull does.
 bool ParseStoredCounter(std::string_view data, uint64_t* out);
 
 // Writes v in decimal to buf (at least 20 bytes); returns the number of bytes written.
