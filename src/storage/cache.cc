@@ -1,1 +1,349 @@
-// placeholder
+// Cache facade: the domain operations. See cache_impl.h for the lock order, the reference rule
+// and the flush mechanism; cache_memory.cc for allocation and eviction.
+#include "mcd/storage/cache.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "cache_impl.h"
+#include "mcd/storage/item.h"
+#include "mcd/util/numbers.h"
+
+namespace mcd::storage {
+namespace {
+
+constexpr uint32_t kMigrateBatch = 1024;
+
+SlabOptions ToSlabOptions(const CacheOptions& o) {
+  SlabOptions s;
+  s.memory_limit = o.memory_limit;
+  s.page_size = o.page_size;
+  s.chunk_min = o.chunk_min;
+  s.growth_factor = o.growth_factor;
+  s.slab_chunk_max = o.slab_chunk_max;
+  s.prealloc = o.prealloc;
+  return s;
+}
+
+}  // namespace
+
+// --- Impl --------------------------------------------------------------------------------------
+
+Cache::Impl::Impl(const CacheOptions& options, const Clock* c)
+    : opts(options), clock(c), slab(ToSlabOptions(options)), table(options.hashpower) {
+  if (opts.start_maintainer) maintainer = std::thread([this] { MaintainerLoop(); });
+}
+
+Cache::Impl::~Impl() {
+  if (maintainer.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(wake_mu);
+      stop = true;
+    }
+    stopping.store(true, std::memory_order_relaxed);
+    wake_cv.notify_one();
+    maintainer.join();
+  }
+}
+
+RelTime Cache::Impl::Now() {
+  RelTime now = clock->Now();
+  RelTime deadline = flush_deadline.load(std::memory_order_relaxed);
+  if (deadline != 0 && now >= deadline &&
+      flush_deadline.compare_exchange_strong(deadline, 0, std::memory_order_acq_rel)) {
+    ArmFlush();
+  }
+  return now;
+}
+
+void Cache::Impl::ArmFlush() {
+  uint64_t threshold = cas_counter.load(std::memory_order_acquire);
+  uint64_t cur = flush_cas.load(std::memory_order_relaxed);
+  while (cur < threshold &&
+         !flush_cas.compare_exchange_weak(cur, threshold, std::memory_order_acq_rel)) {
+  }
+}
+
+bool Cache::Impl::IsDead(const Item* it, RelTime now, LookupResult* why) const {
+  RelTime exptime = it->load_exptime();
+  if (exptime != 0 && exptime <= now) {
+    *why = LookupResult::kExpired;
+    return true;
+  }
+  if (it->load_cas() <= flush_cas.load(std::memory_order_acquire)) {
+    *why = LookupResult::kFlushed;
+    return true;
+  }
+  return false;
+}
+
+Item* Cache::Impl::FindLiveLocked(std::string_view key, uint64_t hv, RelTime now,
+                                  LookupResult* why) {
+  Item* it = table.FindLocked(key, hv);
+  if (it == nullptr) {
+    *why = LookupResult::kMiss;
+    return nullptr;
+  }
+  if (IsDead(it, now, why)) {
+    UnlinkLocked(it, hv);
+    return nullptr;
+  }
+  *why = LookupResult::kHit;
+  return it;
+}
+
+void Cache::Impl::LinkLocked(Item* it, uint64_t hv, RelTime now) {
+  it->store_time(now);
+  it->incref();
+  it->set_flags(kItemLinked);
+  table.InsertLocked(it, hv);
+  Stripe& s = table.StripeFor(hv);
+  s.total_items.fetch_add(1, std::memory_order_relaxed);
+  s.bytes.fetch_add(it->total_size(), std::memory_order_relaxed);
+  class_items[slab.ClassOf(it)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Cache::Impl::UnlinkLocked(Item* it, uint64_t hv) {
+  table.RemoveLocked(it, hv);
+  table.StripeFor(hv).bytes.fetch_sub(it->total_size(), std::memory_order_relaxed);
+  class_items[slab.ClassOf(it)].fetch_sub(1, std::memory_order_relaxed);
+  it->clear_flags(kItemLinked);
+  Release(it);
+}
+
+void Cache::Impl::ReplaceLocked(Item* old, Item* with, uint64_t hv, RelTime now) {
+  // Unlink then link keeps the accounting in one place; both run under the same stripe lock, so
+  // no lookup sees the key missing.
+  UnlinkLocked(old, hv);
+  LinkLocked(with, hv, now);
+}
+
+void Cache::Impl::Bump(Item* it, RelTime now) {
+  constexpr uint8_t kBits = kItemActive | kItemFetched;
+  if ((it->flags() & kBits) != kBits) it->set_flags(kBits);
+  if (now - it->load_time() >= kTimeUpdateInterval) it->store_time(now);
+}
+
+bool Cache::Impl::MaintainOnce() {
+  std::lock_guard<std::mutex> lock(maintain_mu);
+  if (table.Expanding()) {
+    if (table.MigrateSome(kMigrateBatch)) return true;
+    return table.NeedsExpansion();
+  }
+  return table.StartExpansion();
+}
+
+void Cache::Impl::MaybeWakeMaintainer() {
+  if (!opts.start_maintainer || !table.NeedsExpansion()) return;
+  if (wake_signaled.exchange(true, std::memory_order_acq_rel)) return;
+  {
+    std::lock_guard<std::mutex> lock(wake_mu);
+    wake = true;
+  }
+  wake_cv.notify_one();
+}
+
+void Cache::Impl::MaintainerLoop() {
+  std::unique_lock<std::mutex> lock(wake_mu);
+  while (true) {
+    wake_cv.wait(lock, [this] { return stop || wake; });
+    if (stop) return;
+    wake = false;
+    lock.unlock();
+    while (!stopping.load(std::memory_order_relaxed) && MaintainOnce()) {
+    }
+    wake_signaled.store(false, std::memory_order_release);
+    // A store that found the table too full while the flag was still set did not wake us.
+    bool again = table.NeedsExpansion();
+    lock.lock();
+    if (again) wake = true;
+  }
+}
+
+// --- Cache -------------------------------------------------------------------------------------
+
+Cache::Cache(const CacheOptions& options, const Clock* clock)
+    : impl_(std::make_unique<Impl>(options, clock)) {}
+
+Cache::~Cache() = default;
+
+Item* Cache::Impl::Lookup(std::string_view key, bool touch, RelTime exptime, LookupResult* result) {
+  RelTime now = Now();
+  uint64_t hv = HashTable::Hash(key);
+  std::lock_guard<std::mutex> lock(table.StripeFor(hv).mu);
+  Item* it = FindLiveLocked(key, hv, now, result);
+  if (it == nullptr) return nullptr;
+  it->incref();
+  if (touch) it->store_exptime(exptime);
+  Bump(it, now);
+  return it;
+}
+
+Item* Cache::Get(std::string_view key, LookupResult* result) {
+  return impl_->Lookup(key, false, 0, result);
+}
+
+Item* Cache::GetAndTouch(std::string_view key, RelTime exptime, LookupResult* result) {
+  return impl_->Lookup(key, true, exptime, result);
+}
+
+void Cache::Release(Item* item) { impl_->Release(item); }
+
+AllocResult Cache::Allocate(std::string_view key, uint32_t flags, RelTime exptime, uint32_t nbytes,
+                            Item** out) {
+  RelTime now = impl_->Now();
+  return impl_->AllocItem(key, flags, exptime, nbytes, kNoStripe, now, out);
+}
+
+StoreResult Cache::Store(Item* item, StoreMode mode, uint64_t cas_unique, uint64_t* cas_out) {
+  Impl* d = impl_.get();
+  RelTime now = d->Now();
+  std::string_view key = item->key();
+  uint64_t hv = HashTable::Hash(key);
+  uint32_t si = d->table.StripeIndex(hv);
+  StoreResult r = StoreResult::kStored;
+  {
+    std::lock_guard<std::mutex> lock(d->table.StripeAt(si).mu);
+    LookupResult why;
+    Item* old = d->FindLiveLocked(key, hv, now, &why);
+    Item* to_link = item;
+    switch (mode) {
+      case StoreMode::kSet:
+        break;
+      case StoreMode::kAdd:
+        if (old != nullptr) {
+          Impl::Bump(old, now);  // memcached refreshes the existing item on a failed add
+          r = StoreResult::kNotStored;
+        }
+        break;
+      case StoreMode::kReplace:
+        if (old == nullptr) r = StoreResult::kNotStored;
+        break;
+      case StoreMode::kCas:
+        if (old == nullptr) {
+          r = StoreResult::kNotFound;
+        } else if (ItemCas(old) != cas_unique) {
+          r = StoreResult::kExists;
+        }
+        break;
+      case StoreMode::kAppend:
+      case StoreMode::kPrepend: {
+        if (old == nullptr) {
+          r = StoreResult::kNotStored;
+          break;
+        }
+        if (cas_unique != 0 && ItemCas(old) != cas_unique) {
+          r = StoreResult::kExists;
+          break;
+        }
+        Item* combined = nullptr;
+        uint64_t len = uint64_t{old->nbytes} + item->nbytes;
+        if (len > UINT32_MAX ||
+            d->AllocItem(key, old->client_flags, old->load_exptime(), static_cast<uint32_t>(len),
+                         si, now, &combined) != AllocResult::kOk) {
+          r = StoreResult::kNoMemory;
+          break;
+        }
+        if (mode == StoreMode::kAppend) {
+          CopyValueRegion(combined, 0, old, 0, old->nbytes);
+          CopyValueRegion(combined, old->nbytes, item, 0, item->nbytes + 2);
+        } else {
+          CopyValueRegion(combined, 0, item, 0, item->nbytes);
+          CopyValueRegion(combined, item->nbytes, old, 0, old->nbytes + 2);
+        }
+        to_link = combined;
+        break;
+      }
+    }
+    if (r == StoreResult::kStored) {
+      to_link->store_cas(d->NextCas());
+      if (old != nullptr) {
+        d->ReplaceLocked(old, to_link, hv, now);
+      } else {
+        d->LinkLocked(to_link, hv, now);
+      }
+      if (cas_out != nullptr) *cas_out = ItemCas(to_link);
+      if (to_link != item) d->Release(to_link);  // the combined item's allocation reference
+    }
+  }
+  d->Release(item);
+  if (r == StoreResult::kStored) d->MaybeWakeMaintainer();
+  return r;
+}
+
+bool Cache::Delete(std::string_view key) {
+  RelTime now = impl_->Now();
+  uint64_t hv = HashTable::Hash(key);
+  std::lock_guard<std::mutex> lock(impl_->table.StripeFor(hv).mu);
+  LookupResult why;
+  Item* it = impl_->FindLiveLocked(key, hv, now, &why);
+  if (it == nullptr) return false;
+  impl_->UnlinkLocked(it, hv);
+  return true;
+}
+
+DeltaResult Cache::Delta(std::string_view key, bool incr, uint64_t delta, uint64_t* value) {
+  Impl* d = impl_.get();
+  RelTime now = d->Now();
+  uint64_t hv = HashTable::Hash(key);
+  uint32_t si = d->table.StripeIndex(hv);
+  std::lock_guard<std::mutex> lock(d->table.StripeAt(si).mu);
+  LookupResult why;
+  Item* it = d->FindLiveLocked(key, hv, now, &why);
+  if (it == nullptr) return DeltaResult::kNotFound;
+  if (it->nbytes == 0 || (it->flags() & kItemChunked) != 0) return DeltaResult::kNonNumeric;
+  uint64_t cur;
+  if (!ParseStoredCounter(std::string_view(it->data(), it->nbytes), &cur)) {
+    return DeltaResult::kNonNumeric;
+  }
+  uint64_t next = incr ? cur + delta : (delta > cur ? 0 : cur - delta);
+  char buf[24];
+  uint32_t len = static_cast<uint32_t>(FormatUint64(next, buf));
+  *value = next;
+  Impl::Bump(it, now);
+  if (len <= it->nbytes && it->refs() == 1) {
+    // Only the table holds it, and new readers need this stripe lock: rewrite in place, padded
+    // with spaces to the old length.
+    std::memcpy(it->data(), buf, len);
+    std::memset(it->data() + len, ' ', it->nbytes - len);
+    it->store_cas(d->NextCas());
+    return DeltaResult::kOk;
+  }
+  Item* fresh = nullptr;
+  if (d->AllocItem(key, it->client_flags, it->load_exptime(), len, si, now, &fresh) !=
+      AllocResult::kOk) {
+    return DeltaResult::kNoMemory;
+  }
+  std::memcpy(fresh->data(), buf, len);
+  std::memcpy(fresh->data() + len, "\r\n", 2);
+  fresh->store_cas(d->NextCas());
+  d->ReplaceLocked(it, fresh, hv, now);
+  d->Release(fresh);
+  return DeltaResult::kOk;
+}
+
+bool Cache::Touch(std::string_view key, RelTime exptime) {
+  RelTime now = impl_->Now();
+  uint64_t hv = HashTable::Hash(key);
+  std::lock_guard<std::mutex> lock(impl_->table.StripeFor(hv).mu);
+  LookupResult why;
+  Item* it = impl_->FindLiveLocked(key, hv, now, &why);
+  if (it == nullptr) return false;
+  it->store_exptime(exptime);
+  Impl::Bump(it, now);
+  return true;
+}
+
+void Cache::FlushAll(RelTime when) {
+  RelTime now = impl_->Now();
+  if (when == 0 || when <= now) {
+    impl_->flush_deadline.store(0, std::memory_order_release);
+    impl_->ArmFlush();
+  } else {
+    impl_->flush_deadline.store(when, std::memory_order_release);
+  }
+}
+
+bool Cache::MaintainOnce() { return impl_->MaintainOnce(); }
+
+}  // namespace mcd::storage

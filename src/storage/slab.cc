@@ -1,1 +1,173 @@
-// placeholder
+#include "slab.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <new>
+
+namespace mcd::storage {
+namespace {
+
+uint64_t AlignUp8(uint64_t v) { return (v + 7) & ~uint64_t{7}; }
+
+}  // namespace
+
+SlabAllocator::SlabAllocator(const SlabOptions& options)
+    : memory_limit_(options.memory_limit),
+      page_size_(std::max<uint32_t>(options.page_size, 1024) & ~uint32_t{7}),
+      classes_(new SlabClass[kMaxClasses + 1]) {
+  uint32_t chunk_max = options.slab_chunk_max == 0 ? page_size_ / 2 : options.slab_chunk_max;
+  chunk_max = std::min(chunk_max, page_size_) & ~uint32_t{7};
+  uint64_t smallest = AlignUp8(sizeof(Item) + options.chunk_min);
+  chunk_max = std::max<uint32_t>(chunk_max, static_cast<uint32_t>(smallest));
+  double factor = options.growth_factor > 1.0 ? options.growth_factor : 1.01;
+
+  uint64_t size = smallest;
+  int id = 0;
+  while (id < kMaxClasses - 1 && size < chunk_max) {
+    ++id;
+    classes_[id].size = static_cast<uint32_t>(size);
+    uint64_t next = AlignUp8(static_cast<uint64_t>(static_cast<double>(size) * factor));
+    size = std::max(next, size + 8);
+  }
+  ++id;
+  classes_[id].size = chunk_max;
+  num_classes_ = id;
+  for (int i = 1; i <= num_classes_; ++i) {
+    classes_[i].perslab = page_size_ / classes_[i].size;
+  }
+
+  limit_pages_ = std::max<uint64_t>(1, (memory_limit_ + page_size_ - 1) / page_size_);
+  reserved_pages_ = limit_pages_ + static_cast<uint64_t>(num_classes_);
+  mapped_bytes_ = reserved_pages_ * page_size_;
+  void* mem = mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mem == MAP_FAILED) throw std::bad_alloc();
+  base_ = static_cast<char*>(mem);
+  if (options.prealloc) {
+    for (uint64_t off = 0; off < limit_pages_ * page_size_; off += 4096) base_[off] = 0;
+  }
+  page_class_.reset(new std::atomic<uint8_t>[reserved_pages_]);
+  next_page_.reset(new uint32_t[reserved_pages_]);
+  for (uint64_t i = 0; i < reserved_pages_; ++i) {
+    page_class_[i].store(0, std::memory_order_relaxed);
+    next_page_[i] = kNoPage;
+  }
+}
+
+SlabAllocator::~SlabAllocator() {
+  if (base_ != nullptr) munmap(base_, mapped_bytes_);
+}
+
+int SlabAllocator::ClassFor(uint64_t bytes) const {
+  if (bytes > LargestChunk()) return 0;
+  // Binary search over the increasing chunk sizes.
+  int lo = 1, hi = num_classes_;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (classes_[mid].size >= bytes) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+int SlabAllocator::ClassOf(const void* p) const {
+  uint64_t off = static_cast<uint64_t>(static_cast<const char*>(p) - base_);
+  return page_class_[off / page_size_].load(std::memory_order_relaxed);
+}
+
+std::string SlabAllocator::ClassTable() const {
+  std::string out;
+  char line[96];
+  for (int i = 1; i <= num_classes_; ++i) {
+    int n = std::snprintf(line, sizeof(line), "slab class %3d: chunk size %9u perslab %7u\n", i,
+                          classes_[i].size, classes_[i].perslab);
+    out.append(line, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+uint32_t SlabAllocator::GrabPageLocked(int id) {
+  SlabClass& c = classes_[id];
+  bool first = c.npages == 0;
+  uint64_t cur = pages_used_.load(std::memory_order_relaxed);
+  do {
+    if (cur >= reserved_pages_ || (!first && cur >= limit_pages_)) return kNoPage;
+  } while (!pages_used_.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
+  uint32_t page = static_cast<uint32_t>(cur);
+  page_class_[page].store(static_cast<uint8_t>(id), std::memory_order_relaxed);
+  next_page_[page] = kNoPage;
+  if (c.last_page == kNoPage) {
+    c.first_page = page;
+    c.hand_page = page;
+    c.hand_chunk = 0;
+  } else {
+    next_page_[c.last_page] = page;
+  }
+  c.last_page = page;
+  c.carved = 0;
+  ++c.npages;
+  return page;
+}
+
+void* SlabAllocator::TakeChunkLocked(int id) {
+  SlabClass& c = classes_[id];
+  Item* it = c.free_head;
+  if (it != nullptr) {
+    c.free_head = it->h_next;
+    --c.free_count;
+  } else {
+    if (c.last_page == kNoPage || c.carved == c.perslab) {
+      if (GrabPageLocked(id) == kNoPage) return nullptr;
+    }
+    it = reinterpret_cast<Item*>(base_ + uint64_t{c.last_page} * page_size_ +
+                                 uint64_t{c.carved} * c.size);
+    ++c.carved;
+  }
+  it->h_next = nullptr;
+  std::atomic_ref<uint8_t>(it->it_flags).store(0);
+  ++c.used_chunks;
+  return it;
+}
+
+void SlabAllocator::ReturnChunkLocked(int id, void* chunk) {
+  SlabClass& c = classes_[id];
+  Item* it = static_cast<Item*>(chunk);
+  std::atomic_ref<uint8_t>(it->it_flags).store(kItemFree);
+  it->h_next = c.free_head;
+  c.free_head = it;
+  ++c.free_count;
+  --c.used_chunks;
+}
+
+uint64_t SlabAllocator::CarvedChunksLocked(int id) const {
+  const SlabClass& c = classes_[id];
+  if (c.npages == 0) return 0;
+  return (c.npages - 1) * c.perslab + c.carved;
+}
+
+void* SlabAllocator::PeekHandLocked(int id) {
+  SlabClass& c = classes_[id];
+  if (c.hand_page == kNoPage) return nullptr;
+  uint32_t limit = c.hand_page == c.last_page ? c.carved : c.perslab;
+  if (c.hand_chunk >= limit) {
+    // Past the carved part of the newest page, or the end of a full page: wrap or move on.
+    uint32_t next = next_page_[c.hand_page];
+    c.hand_page = next == kNoPage ? c.first_page : next;
+    c.hand_chunk = 0;
+    if (c.hand_page == c.last_page && c.carved == 0) return nullptr;
+  }
+  return base_ + uint64_t{c.hand_page} * page_size_ + uint64_t{c.hand_chunk} * c.size;
+}
+
+void* SlabAllocator::AdvanceHandLocked(int id) {
+  void* p = PeekHandLocked(id);
+  if (p != nullptr) ++classes_[id].hand_chunk;
+  return p;
+}
+
+}  // namespace mcd::storage

@@ -1,0 +1,126 @@
+// Internals of Cache, shared by cache.cc (domain operations), cache_memory.cc (allocation,
+// eviction, freeing) and cache_stats.cc (introspection). Private to src/storage.
+//
+// Lock order: stripe lock -> class lock. A thread holding a class lock never blocks on a stripe
+// lock: the eviction sweep uses try_lock and skips busy victims (and skips the stripe its own
+// caller already holds, passed as `held_stripe`, since re-locking it would be undefined).
+// No two class locks are ever held at once; no two stripe locks are ever held at once.
+//
+// Reference counting: being linked in the hash table counts as one reference (kItemLinked marks
+// it). Allocate() returns an item with one reference (the caller's). References are added only
+// under the item's stripe lock (Get), so a linked item seen with refcount 1 under that lock has
+// no reader and can be evicted or rewritten in place. The memory of an item goes back to its
+// class when the count drops to 0, which can only happen once it is unlinked.
+//
+// Flush without a per-item timestamp check: cas uniques come from one counter that increases on
+// every store and in-place modification (kept even with -C; the item then reports 0). flush_all
+// records the counter's value as a threshold, and an item whose cas is at or below the threshold
+// is dead (kFlushed). A delayed flush records its deadline; the first operation that sees the
+// clock at or past the deadline arms the threshold (compare_exchange on the deadline, so exactly
+// once) before doing anything else. Every item stored before the deadline has a smaller cas, every
+// later one a larger cas.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string_view>
+#include <thread>
+
+#include "hash_table.h"
+#include "item_layout.h"
+#include "mcd/storage/cache.h"
+#include "slab.h"
+
+namespace mcd::storage {
+
+inline constexpr uint32_t kNoStripe = UINT32_MAX;
+
+// Header fields written when a chunk is handed out (under the class lock, so that the eviction
+// sweep, which reads keys under the class lock, never sees a half-written header).
+struct ItemInit {
+  std::string_view key;
+  uint32_t client_flags = 0;
+  RelTime exptime = 0;
+  RelTime time = 0;
+  uint32_t nbytes = 0;
+  uint8_t it_flags = 0;
+  uint32_t aux = 0;
+  Item* owner = nullptr;  // data chunks: the header chunk (kept in h_next)
+};
+
+struct Cache::Impl {
+  Impl(const CacheOptions& options, const Clock* clock);
+  ~Impl();
+
+  // --- time and liveness ------------------------------------------------------------------
+  // Current time; first arms a delayed flush whose deadline has passed.
+  RelTime Now();
+  void ArmFlush();
+  // True if expired (exptime reached) or flushed; *why says which.
+  bool IsDead(const Item* it, RelTime now, LookupResult* why) const;
+  uint64_t NextCas() { return cas_counter.fetch_add(1, std::memory_order_relaxed) + 1; }
+
+  // Get / GetAndTouch: a hit comes back with a reference.
+  Item* Lookup(std::string_view key, bool touch, RelTime exptime, LookupResult* result);
+
+  // --- hash-table side (REQUIRES: stripe lock of hv held) ---------------------------------
+  // The live item for key; a dead one is unlinked and reported as absent.
+  Item* FindLiveLocked(std::string_view key, uint64_t hv, RelTime now, LookupResult* why);
+  // Links an item that holds the caller's reference; adds the table's reference.
+  void LinkLocked(Item* it, uint64_t hv, RelTime now);
+  // Unlinks and drops the table's reference (freeing the item if it was the last).
+  void UnlinkLocked(Item* it, uint64_t hv);
+  void ReplaceLocked(Item* old, Item* with, uint64_t hv, RelTime now);
+  // Marks a hit: active + fetched bits (only if not set) and the access time (at most once per
+  // kTimeUpdateInterval).
+  static void Bump(Item* it, RelTime now);
+
+  // --- memory (cache_memory.cc) -----------------------------------------------------------
+  // Allocates an item (chunked if needed) with one reference. held_stripe: the stripe lock the
+  // caller holds, or kNoStripe.
+  AllocResult AllocItem(std::string_view key, uint32_t flags, RelTime exptime, uint32_t nbytes,
+                        uint32_t held_stripe, RelTime now, Item** out);
+  // One chunk of class cls, initialized from init; evicts if needed. nullptr if none.
+  Item* AllocChunk(int cls, uint32_t held_stripe, const ItemInit& init, uint64_t requested,
+                   RelTime now);
+  // CLOCK sweep for class cls. Returns a reclaimed chunk ready for reuse, or nullptr; a chunked
+  // victim is unlinked and handed back through *deferred to be freed after the class lock is
+  // dropped. REQUIRES: class lock of cls held.
+  Item* SweepLocked(int cls, uint32_t held_stripe, RelTime now, Item** deferred);
+  // Returns the memory of an unlinked item with no references.
+  void FreeItem(Item* it);
+  void Release(Item* it) {
+    if (it->decref() == 0) FreeItem(it);
+  }
+
+  // --- maintenance ------------------------------------------------------------------------
+  bool MaintainOnce();
+  void MaybeWakeMaintainer();
+  void MaintainerLoop();
+
+  CacheOptions opts;
+  const Clock* clock;
+  SlabAllocator slab;
+  HashTable table;
+
+  std::atomic<uint64_t> cas_counter{0};
+  std::atomic<uint64_t> flush_cas{0};      // items with cas <= this are flushed
+  std::atomic<RelTime> flush_deadline{0};  // pending delayed flush, 0 = none
+  std::array<std::atomic<uint64_t>, kMaxClasses + 1> class_items{};  // linked items per class
+
+  std::mutex maintain_mu;  // serializes MaintainOnce
+  std::mutex wake_mu;
+  std::condition_variable wake_cv;
+  bool wake = false;  // guarded by wake_mu
+  bool stop = false;  // guarded by wake_mu
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> wake_signaled{false};
+  std::thread maintainer;
+};
+
+// Copies len bytes of value region between items (either may be chunked).
+void CopyValueRegion(Item* dst, uint32_t dst_off, const Item* src, uint32_t src_off, uint32_t len);
+
+}  // namespace mcd::storage

@@ -1,0 +1,150 @@
+// Memory layout of an item inside a slab chunk. Private to src/storage; the handler sees only the
+// accessors of include/mcd/storage/item.h.
+//
+// A chunk always begins with the 40-byte header below; chunks are 8-byte aligned.
+//
+//   off  field          size  notes
+//   +----+--------------+----+------------------------------------------+
+//   |  0 | h_next       |  8 | Item*, hash chain                        |
+//   |  8 | cas          |  8 | uint64                                   |
+//   | 16 | exptime      |  4 | RelTime, 0 = never                       |
+//   | 20 | time         |  4 | RelTime of last access                   |
+//   | 24 | nbytes       |  4 | value length without "\r\n"              |
+//   | 28 | client_flags |  4 |                                          |
+//   | 32 | refcount     |  2 | std::atomic_ref                          |
+//   | 34 | nkey         |  1 | key length (<= 250)                      |
+//   | 35 | it_flags     |  1 | kItem* bits, std::atomic_ref             |
+//   | 36 | aux          |  4 | chunked header: data bytes per chunk     |
+//   +----+--------------+----+------------------------------------------+
+//   40      key bytes (nkey, no NUL)
+//
+// Ordinary item (total 40 + nkey + nbytes + 2 <= largest chunk):
+//
+//   | header (40) | key (nkey) | value (nbytes) | "\r\n" |
+//
+// Chunked item (total larger than the largest chunk, kChunked set). The header chunk holds the
+// key and an array of pointers to the data chunks; `aux` is the data capacity of one full data
+// chunk (largest chunk - 40). Every data chunk but the last is from the largest class; the last
+// comes from the smallest class that fits its remainder:
+//
+//   header chunk: | header (40) | key (nkey) | pad to 8 | Item* data[n] |
+//   data chunk:   | header (40, kChunkData, nbytes = bytes held, h_next = header chunk) | value |
+//
+// Data chunks carry kChunkData so that dumps and size scans skip them; the eviction sweep treats
+// a data chunk as a stand-in for its owner (h_next), so it can evict large items from any class.
+//
+// A free chunk (on its class's free list) has kFree set and is linked through h_next.
+//
+// Which fields change, and under what protection:
+//   h_next        stripe lock of the item's hash bucket (or the class lock while on a free list;
+//                 for a data chunk: the owning header chunk, written once at allocation)
+//   cas           stripe lock (in-place incr/decr); written before the item is linked
+//   exptime       stripe lock (touch); read without it through std::atomic_ref
+//   time          std::atomic_ref relaxed: a hit refreshes it at most once per kTimeUpdateInterval
+//   refcount      std::atomic_ref: incremented only under the stripe lock, decremented anywhere
+//   it_flags      std::atomic_ref fetch_or / fetch_and (kLinked changes only under the stripe lock)
+//   nkey, key, nbytes, client_flags, aux: written once at allocation, then immutable
+//
+// The slab class of a chunk is not stored: the allocator finds it from the chunk's page.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "mcd/util/clock.h"
+
+namespace mcd::storage {
+
+// Bits of Item::it_flags.
+inline constexpr uint8_t kItemLinked = 1 << 0;   // in the hash table (holds one reference)
+inline constexpr uint8_t kItemActive = 1 << 1;   // CLOCK reference bit: used since the hand passed
+inline constexpr uint8_t kItemFetched = 1 << 2;  // read at least once
+inline constexpr uint8_t kItemChunked = 1 << 3;  // value lives in data chunks
+inline constexpr uint8_t kItemChunkData = 1 << 4;  // this chunk is a data chunk of a chunked item
+inline constexpr uint8_t kItemFree = 1 << 5;       // chunk is on its class's free list
+inline constexpr uint8_t kItemNoCas = 1 << 6;      // cas disabled (-C): report 0
+
+// A hit refreshes the access time at most this often (seconds), so hot items cost no writes.
+inline constexpr RelTime kTimeUpdateInterval = 60;
+
+inline constexpr uint32_t kMaxKeyLength = 250;
+
+class Item {
+ public:
+  Item* h_next;
+  uint64_t cas;
+  RelTime exptime;
+  RelTime time;
+  uint32_t nbytes;  // value length without "\r\n" (for a data chunk: bytes held)
+  uint32_t client_flags;
+  uint16_t refcount;
+  uint8_t nkey;
+  uint8_t it_flags;
+  uint32_t aux;  // chunked header: data capacity of one full data chunk; else 0
+
+  char* key_ptr() { return reinterpret_cast<char*>(this) + sizeof(Item); }
+  const char* key_ptr() const { return reinterpret_cast<const char*>(this) + sizeof(Item); }
+  std::string_view key() const { return {key_ptr(), nkey}; }
+  // Value region of an unchunked item (value + "\r\n").
+  char* data() { return key_ptr() + nkey; }
+  const char* data() const { return key_ptr() + nkey; }
+
+  // Chunked items: the data-chunk pointer array after the (8-aligned) key.
+  static size_t ChunkArrayOffset(size_t nkey) { return (sizeof(Item) + nkey + 7) & ~size_t{7}; }
+  Item** chunks() {
+    return reinterpret_cast<Item**>(reinterpret_cast<char*>(this) + ChunkArrayOffset(nkey));
+  }
+  Item* const* chunks() const {
+    return reinterpret_cast<Item* const*>(reinterpret_cast<const char*>(this) +
+                                          ChunkArrayOffset(nkey));
+  }
+  uint32_t num_chunks() const { return (nbytes + 2 + aux - 1) / aux; }
+
+  // Bytes the item accounts for in `bytes` and `stats sizes`: header + key + value + "\r\n".
+  uint64_t total_size() const { return sizeof(Item) + nkey + uint64_t{nbytes} + 2; }
+
+  // --- atomic accessors ---------------------------------------------------------------------
+  uint8_t flags() const { return std::atomic_ref<uint8_t>(const_cast<uint8_t&>(it_flags)).load(); }
+  void set_flags(uint8_t bits) { std::atomic_ref<uint8_t>(it_flags).fetch_or(bits); }
+  void clear_flags(uint8_t bits) {
+    std::atomic_ref<uint8_t>(it_flags).fetch_and(static_cast<uint8_t>(~bits));
+  }
+  uint16_t refs() const {
+    return std::atomic_ref<uint16_t>(const_cast<uint16_t&>(refcount)).load();
+  }
+  void incref() { std::atomic_ref<uint16_t>(refcount).fetch_add(1, std::memory_order_relaxed); }
+  // Returns the count after the decrement.
+  uint16_t decref() {
+    return static_cast<uint16_t>(
+        std::atomic_ref<uint16_t>(refcount).fetch_sub(1, std::memory_order_acq_rel) - 1);
+  }
+  void set_refs(uint16_t v) { std::atomic_ref<uint16_t>(refcount).store(v); }
+  RelTime load_time() const {
+    return std::atomic_ref<RelTime>(const_cast<RelTime&>(time)).load(std::memory_order_relaxed);
+  }
+  void store_time(RelTime t) { std::atomic_ref<RelTime>(time).store(t, std::memory_order_relaxed); }
+  RelTime load_exptime() const {
+    return std::atomic_ref<RelTime>(const_cast<RelTime&>(exptime)).load(std::memory_order_relaxed);
+  }
+  void store_exptime(RelTime t) {
+    std::atomic_ref<RelTime>(exptime).store(t, std::memory_order_relaxed);
+  }
+  uint64_t load_cas() const {
+    return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(cas)).load(std::memory_order_relaxed);
+  }
+  void store_cas(uint64_t v) { std::atomic_ref<uint64_t>(cas).store(v, std::memory_order_relaxed); }
+};
+
+static_assert(sizeof(Item) == 40, "item header must stay 40 bytes");
+static_assert(offsetof(Item, refcount) % alignof(uint16_t) == 0);
+static_assert(offsetof(Item, cas) % std::atomic_ref<uint64_t>::required_alignment == 0);
+
+// Total bytes of an unchunked item with this key and value length.
+inline uint64_t ItemSizeFor(size_t nkey, uint64_t nbytes) {
+  return sizeof(Item) + nkey + nbytes + 2;
+}
+
+}  // namespace mcd::storage
