@@ -1,0 +1,262 @@
+// Session tests: plain strings in, reply bytes out, a real Cache on a fake clock. Every scripted
+// conversation is also fed at every split point, the way a socket may deliver it.
+#include "mcd/handler/session.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "mcd/storage/cache.h"
+
+namespace mcd::handler {
+namespace {
+
+class SessionTest : public ::testing::Test {
+ protected:
+  SessionTest() : registry_(1) {
+    storage::CacheOptions o;
+    o.memory_limit = 8 << 20;
+    o.start_maintainer = false;
+    cache_ = std::make_unique<storage::Cache>(o, &clock_);
+    ctx_.cache = cache_.get();
+    ctx_.stats = &registry_;
+    ctx_.clock = &clock_;
+    ctx_.options.version = "1.6.18-mcd-test";
+  }
+
+  // Feeds `input` in pieces of `piece` bytes (0 = all at once) the way the server does: bytes a
+  // Consume() call leaves are passed again with the next piece. Returns everything replied.
+  std::string Feed(Session& s, std::string_view input, size_t piece = 0) {
+    OutBuf out(&ReleaseItemRef, cache_.get());
+    std::string pending;
+    if (piece == 0) piece = input.size();
+    for (size_t off = 0; off < input.size() && !s.want_close(); off += piece) {
+      pending.append(input.substr(off, piece));
+      size_t used;
+      do {
+        used = s.Consume(pending, &out);
+        pending.erase(0, used);
+      } while (s.yielded());
+    }
+    return out.ToString();
+  }
+
+  std::string Run(std::string_view input, size_t piece = 0) {
+    Session s(&ctx_, registry_.Thread(0), 7);
+    return Feed(s, input, piece);
+  }
+
+  // Runs `input` whole on a fresh cache, then at every split size on fresh caches, expecting
+  // `expected` each time.
+  void ExpectAtEverySplit(std::string_view input, std::string_view expected) {
+    for (size_t piece = 0; piece <= input.size(); ++piece) {
+      Reset();
+      EXPECT_EQ(Run(input, piece), expected) << "piece size " << piece;
+    }
+  }
+
+  void Reset() {
+    storage::CacheOptions o;
+    o.memory_limit = 8 << 20;
+    o.start_maintainer = false;
+    ctx_.cache = nullptr;
+    cache_ = std::make_unique<storage::Cache>(o, &clock_);
+    ctx_.cache = cache_.get();
+  }
+
+  FakeClock clock_;
+  stats::Registry registry_;
+  std::unique_ptr<storage::Cache> cache_;
+  SharedContext ctx_;
+};
+
+TEST_F(SessionTest, SetGetAtEverySplit) {
+  ExpectAtEverySplit("set a 0 0 1\r\nx\r\nget a\r\n", "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n");
+}
+
+TEST_F(SessionTest, PipelinedConversationAtEverySplit) {
+  ExpectAtEverySplit(
+      "set k 5 0 3\r\nabc\r\nappend k 0 0 2\r\nde\r\nprepend k 0 0 1\r\nz\r\nget k nope\r\n"
+      "add k 0 0 1\r\nx\r\nreplace nope 0 0 1\r\nx\r\ndelete k\r\ndelete k\r\n"
+      "set n 0 0 2\r\n10\r\nincr n 5\r\ndecr n 100\r\nincr nope 1\r\nversion\r\n",
+      "STORED\r\nSTORED\r\nSTORED\r\nVALUE k 5 6\r\nzabcde\r\nEND\r\n"
+      "NOT_STORED\r\nNOT_STORED\r\nDELETED\r\nNOT_FOUND\r\n"
+      "STORED\r\n15\r\n0\r\nNOT_FOUND\r\nVERSION 1.6.18-mcd-test\r\n");
+}
+
+TEST_F(SessionTest, BinaryValueWithCrlfAndNul) {
+  std::string value("a\r\nb\0c\r\n", 8);
+  std::string input = "set b 0 0 8\r\n" + value + "\r\nget b\r\n";
+  ExpectAtEverySplit(input, "STORED\r\nVALUE b 0 8\r\n" + value + "\r\nEND\r\n");
+}
+
+TEST_F(SessionTest, BadDataChunkThenResync) {
+  // memcached 1.6.18: exactly bytes+2 are read; the rest is parsed as commands.
+  ExpectAtEverySplit("set a 0 0 1\r\nxyz\r\nget a\r\n",
+                     "CLIENT_ERROR bad data chunk\r\nERROR\r\nEND\r\n");
+}
+
+TEST_F(SessionTest, BadCommandLineDoesNotSwallowData) {
+  ExpectAtEverySplit("set a 0 0 -1\r\nx\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+}
+
+TEST_F(SessionTest, NoreplySuppressesRepliesInOrder) {
+  ExpectAtEverySplit(
+      "set a 0 0 1 noreply\r\nx\r\nadd a 0 0 1 noreply\r\ny\r\nincr a 1 noreply\r\n"
+      "delete zz noreply\r\ntouch a 10 noreply\r\nget a\r\n",
+      "VALUE a 0 1\r\nx\r\nEND\r\n");
+}
+
+TEST_F(SessionTest, TooLargeSwallowsDataAndRemovesOldValue) {
+  std::string big(2 << 20, 'x');
+  std::string input = "set k 0 0 1\r\nv\r\nset k 0 0 " + std::to_string(big.size()) + "\r\n" +
+                      big + "\r\nget k\r\n";
+  EXPECT_EQ(Run(input), "STORED\r\nSERVER_ERROR object too large for cache\r\nEND\r\n");
+  Reset();
+  EXPECT_EQ(Run(input, 4096), "STORED\r\nSERVER_ERROR object too large for cache\r\nEND\r\n");
+}
+
+TEST_F(SessionTest, IncrDecrEdges) {
+  ExpectAtEverySplit(
+      "set n 0 0 20\r\n18446744073709551615\r\nincr n 1\r\nget n\r\n"
+      "set w 0 0 3\r\n100\r\ndecr w 1\r\nget w\r\nset s 0 0 2\r\nab\r\nincr s 1\r\n"
+      "incr w abc\r\n",
+      "STORED\r\n0\r\nVALUE n 0 20\r\n0                   \r\nEND\r\n"
+      "STORED\r\n99\r\nVALUE w 0 3\r\n99 \r\nEND\r\nSTORED\r\n"
+      "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
+      "CLIENT_ERROR invalid numeric delta argument\r\n");
+}
+
+TEST_F(SessionTest, CasFlow) {
+  std::string r = Run("set c 0 0 1\r\nx\r\ngets c\r\n");
+  // "VALUE c 0 1 <cas>\r\n"
+  size_t p = r.find("VALUE c 0 1 ");
+  ASSERT_NE(p, std::string::npos);
+  std::string cas = r.substr(p + 12, r.find("\r\n", p) - p - 12);
+  EXPECT_EQ(Run("cas c 0 0 1 " + cas + "\r\ny\r\ncas c 0 0 1 " + cas + "\r\nz\r\ncas q 0 0 1 1\r\nz\r\n"),
+            "STORED\r\nEXISTS\r\nNOT_FOUND\r\n");
+}
+
+TEST_F(SessionTest, ExpiryWithFakeClock) {
+  EXPECT_EQ(Run("set e 0 10 1\r\nx\r\nset neg 0 -1 1\r\nx\r\nget e neg\r\n"),
+            "STORED\r\nSTORED\r\nVALUE e 0 1\r\nx\r\nEND\r\n");
+  clock_.Advance(11);
+  EXPECT_EQ(Run("get e\r\n"), "END\r\n");
+}
+
+TEST_F(SessionTest, TouchAndGat) {
+  EXPECT_EQ(Run("set t 3 10 1\r\nx\r\ntouch t 100\r\ntouch q 1\r\n"),
+            "STORED\r\nTOUCHED\r\nNOT_FOUND\r\n");
+  clock_.Advance(50);
+  EXPECT_EQ(Run("gat 0 t q\r\n"), "VALUE t 3 1\r\nx\r\nEND\r\n");
+  clock_.Advance(100);
+  EXPECT_EQ(Run("get t\r\n"), "VALUE t 3 1\r\nx\r\nEND\r\n");  // gat 0 made it permanent
+}
+
+TEST_F(SessionTest, FlushAllImmediateAndDelayed) {
+  EXPECT_EQ(Run("set a 0 0 1\r\nx\r\nflush_all\r\nget a\r\n"), "STORED\r\nOK\r\nEND\r\n");
+  EXPECT_EQ(Run("set a 0 0 1\r\nx\r\nflush_all 10\r\nget a\r\n"),
+            "STORED\r\nOK\r\nVALUE a 0 1\r\nx\r\nEND\r\n");
+  clock_.Advance(10);
+  EXPECT_EQ(Run("get a\r\n"), "END\r\n");
+  ctx_.options.flush_enabled = false;
+  EXPECT_EQ(Run("flush_all\r\n"), "CLIENT_ERROR flush_all not allowed\r\n");
+}
+
+TEST_F(SessionTest, QuitClosesAndStopsProcessing) {
+  Session s(&ctx_, registry_.Thread(0), 7);
+  EXPECT_EQ(Feed(s, "quit\r\nget a\r\n"), "");
+  EXPECT_TRUE(s.want_close());
+}
+
+TEST_F(SessionTest, MaxCommandsYields) {
+  Session s(&ctx_, registry_.Thread(0), 7);
+  OutBuf out(&ReleaseItemRef, cache_.get());
+  std::string in = "version\r\nversion\r\nversion\r\n";
+  size_t used = s.Consume(in, &out, 2);
+  EXPECT_TRUE(s.yielded());
+  EXPECT_EQ(used, 18u);
+  used = s.Consume(std::string_view(in).substr(used), &out, 2);
+  EXPECT_FALSE(s.yielded());
+  EXPECT_EQ(used, 9u);
+}
+
+TEST_F(SessionTest, LongMultigetStreamsAtEverySplit) {
+  std::string input = "set k1 0 0 1\r\na\r\nget";
+  std::string expected = "STORED\r\n";
+  for (int i = 0; i < 600; ++i) {
+    input += (i % 7 == 0) ? " k1" : " miss" + std::to_string(i);
+    if (i % 7 == 0) expected += "VALUE k1 0 1\r\na\r\n";
+  }
+  input += "\r\nversion\r\n";
+  expected += "END\r\nVERSION 1.6.18-mcd-test\r\n";
+  ASSERT_GT(input.size(), 4000u);
+  for (size_t piece : {0, 1, 7, 100, 1000, 2047, 2049, 3000}) {
+    Reset();
+    EXPECT_EQ(Run(input, piece), expected) << piece;
+  }
+}
+
+TEST_F(SessionTest, DirectDataSpanFillsItem) {
+  Session s(&ctx_, registry_.Thread(0), 7);
+  OutBuf out(&ReleaseItemRef, cache_.get());
+  std::string value(300000, 'q');
+  std::string head = "set big 0 0 300000\r\n";
+  EXPECT_EQ(s.Consume(head, &out), head.size());
+  std::string rest = value + "\r\n";
+  size_t off = 0;
+  while (off < rest.size()) {
+    std::span<char> span = s.DirectDataSpan();
+    ASSERT_FALSE(span.empty());
+    size_t n = std::min(span.size(), rest.size() - off);
+    std::memcpy(span.data(), rest.data() + off, n);
+    off += n;
+    s.DataWritten(n, &out);
+  }
+  EXPECT_TRUE(s.DirectDataSpan().empty());
+  EXPECT_EQ(out.ToString(), "STORED\r\n");
+  out.Consume(out.size());
+  EXPECT_EQ(s.Consume("get big\r\n", &out), 9u);
+  EXPECT_EQ(out.ToString(), "VALUE big 0 300000\r\n" + rest + "END\r\n");
+}
+
+TEST_F(SessionTest, StatsCountersMove) {
+  Run("set a 0 0 1\r\nx\r\nget a b\r\ndelete a\r\nincr x 1\r\n");
+  stats::ThreadTotals t = registry_.Totals();
+  EXPECT_EQ(t.cmd_set, 1u);
+  EXPECT_EQ(t.cmd_get, 2u);
+  EXPECT_EQ(t.get_hits, 1u);
+  EXPECT_EQ(t.get_misses, 1u);
+  EXPECT_EQ(t.delete_hits, 1u);
+  EXPECT_EQ(t.incr_misses, 1u);
+  std::string r = Run("stats\r\n");
+  EXPECT_NE(r.find("STAT cmd_get 2\r\n"), std::string::npos);
+  EXPECT_NE(r.find("STAT curr_items 0\r\n"), std::string::npos);
+  EXPECT_EQ(r.substr(r.size() - 5), "END\r\n");
+  EXPECT_EQ(Run("stats reset\r\n"), "RESET\r\n");
+  EXPECT_EQ(registry_.Totals().cmd_get, 0u);
+}
+
+TEST_F(SessionTest, StatsSubcommands) {
+  Run("set a 0 0 1\r\nx\r\n");
+  std::string slabs = Run("stats slabs\r\n");
+  EXPECT_NE(slabs.find(":chunk_size "), std::string::npos);
+  EXPECT_NE(slabs.find("STAT active_slabs 1\r\n"), std::string::npos);
+  std::string items = Run("stats items\r\n");
+  EXPECT_NE(items.find(":number 1\r\n"), std::string::npos);
+  EXPECT_EQ(Run("stats sizes\r\n"), "STAT sizes_status disabled\r\nEND\r\n");
+  EXPECT_EQ(Run("stats foo\r\n"), "ERROR\r\n");
+  EXPECT_EQ(Run("stats cachedump\r\n"), "CLIENT_ERROR bad command line\r\n");
+  EXPECT_EQ(Run("stats cachedump 99 1\r\n"), "CLIENT_ERROR Illegal slab id\r\n");
+  EXPECT_EQ(Run("stats detail on\r\n"), "OK\r\n");
+  ctx_.options.dump_enabled = false;
+  EXPECT_EQ(Run("stats cachedump 1 1\r\n"), "CLIENT_ERROR stats cachedump not allowed\r\n");
+}
+
+TEST_F(SessionTest, ShutdownDisabledByDefault) {
+  EXPECT_EQ(Run("shutdown\r\n"), "ERROR: shutdown not enabled\r\n");
+}
+
+}  // namespace
+}  // namespace mcd::handler
