@@ -225,8 +225,18 @@ TEST_F(ProtocolTest, LongGetLineIsAllowed) {
   EXPECT_TRUE(c_->Expect(req + "\r\n", "VALUE key999 0 1\r\nz\r\nEND\r\n"));
 }
 
-TEST_F(ProtocolTest, LongSetLineWithSpacesIsAllowed) {
-  EXPECT_TRUE(c_->Expect("set a 0 0 1" + std::string(3000, ' ') + "\r\nx\r\n", "STORED\r\n"));
+TEST_F(ProtocolTest, LongSetLine) {
+  std::string req = "set a 0 0 1" + std::string(3000, ' ') + "\r\nx\r\n";
+  if (ServerIsMcd(server().port())) {
+    // mcd closes on any non-retrieval line over 2048 bytes, however it arrives; memcached only
+    // when the newline has not arrived with the first 2 KB (docs/compatibility.md).
+    ASSERT_TRUE(c_->Send(req));
+    std::string trailing;
+    EXPECT_TRUE(c_->WaitForClose(Duration(3000), &trailing));
+    EXPECT_EQ(trailing, "");
+    return;
+  }
+  EXPECT_TRUE(c_->Expect(req, "STORED\r\n"));
 }
 
 }  // namespace
