@@ -30,6 +30,9 @@ void LogLine(char dir, int conn_id, std::string_view s) {
   LOG(INFO) << dir << conn_id << ' ' << s;
 }
 
+// Values up to this size (with their "\r\n") are copied into the reply instead of referenced.
+constexpr uint32_t kInlineValueMax = 2048;
+
 storage::StoreMode ModeOf(CommandType t) {
   switch (t) {
     case CommandType::kAdd: return storage::StoreMode::kAdd;
@@ -280,8 +283,15 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
       ts->touch_hits.Add();
       if (cls > 0 && cls < stats::kMaxClasses) ts->per_class[cls].touch_hits.Add();
     }
-    // "VALUE <key> <flags> <bytes>[ <cas>]\r\n": at most 6 + 250 + 3 * 21 + 2 bytes.
-    char* p = out->Reserve(6 + key.size() + 3 * 21 + 2);
+    // "VALUE <key> <flags> <bytes>[ <cas>]\r\n": at most 6 + 250 + 3 * 21 + 2 bytes. A small
+    // value is copied right behind its header, so a whole multiget reply of small values is one
+    // contiguous piece of the arena (one iovec) and the item is released at once; a larger value
+    // goes out by reference, without a copy.
+    const uint32_t size = storage::ItemValueSize(it);
+    const uint32_t total = size + 2;
+    std::string_view first = storage::ItemDataAt(it, 0);
+    const bool inline_value = total <= kInlineValueMax && first.size() >= total;
+    char* p = out->Reserve(6 + key.size() + 3 * 21 + 2 + (inline_value ? total : 0));
     char* w = p;
     std::memcpy(w, wire::kValue.data(), wire::kValue.size());
     w += wire::kValue.size();
@@ -290,7 +300,6 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
     *w++ = ' ';
     w += FormatUint64(storage::ItemFlags(it), w);
     *w++ = ' ';
-    const uint32_t size = storage::ItemValueSize(it);
     w += FormatUint64(size, w);
     if (with_cas) {
       *w++ = ' ';
@@ -298,14 +307,20 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
     }
     *w++ = '\r';
     *w++ = '\n';
-    out->Commit(static_cast<size_t>(w - p));
-    // The value and its "\r\n" go out by reference; the item is released after the last piece.
-    const uint32_t total = size + 2;
-    uint32_t off = 0;
-    while (off < total) {
-      std::string_view piece = storage::ItemDataAt(it, off);
-      off += static_cast<uint32_t>(piece.size());
-      out->AppendRef(piece.data(), piece.size(), off >= total ? it : nullptr);
+    if (inline_value) {
+      std::memcpy(w, first.data(), total);
+      w += total;
+      out->Commit(static_cast<size_t>(w - p));
+      cache->Release(it);
+    } else {
+      out->Commit(static_cast<size_t>(w - p));
+      // The item is released after its last piece is sent.
+      uint32_t off = 0;
+      while (off < total) {
+        std::string_view piece = storage::ItemDataAt(it, off);
+        off += static_cast<uint32_t>(piece.size());
+        out->AppendRef(piece.data(), piece.size(), off >= total ? it : nullptr);
+      }
     }
     if (verbose) {
       LOG(INFO) << '>' << conn_id << " sending key " << key;

@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstring>
 
 #include "worker.h"
@@ -15,7 +16,7 @@ namespace {
 
 // A data block with at least this much still to come is read straight into the item.
 constexpr size_t kDirectReadMin = 16 * 1024;
-constexpr int kMaxIov = 128;
+constexpr int kMaxIov = IOV_MAX;
 
 }  // namespace
 
