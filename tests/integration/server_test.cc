@@ -1,11 +1,14 @@
 // Whole-server behaviour: many connections, the connection limit, memory limits and eviction,
 // signals.
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +29,16 @@ uint64_t StatNum(Client& c, const std::string& name, const std::string& args = "
     return 0;
   }
   return std::stoull(it->second);
+}
+
+// Resident set size of a process in KiB, from /proc (0 if unreadable).
+uint64_t RssKiB(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
+  }
+  return 0;
 }
 
 TEST_F(ServerWideTest, TwoHundredClientsAtOnce) {
@@ -215,6 +228,60 @@ TEST(StartupTest, RefusesRootWithoutUserSwitch) {
   auto started = server.Start();
   EXPECT_FALSE(started) << "server ran as root without -u";
   EXPECT_NE(server.Output().find("root"), std::string::npos) << server.Output();
+}
+
+}  // namespace
+}  // namespace mcd::testing
+
+namespace mcd::testing {
+namespace {
+
+// A client that pipelines gets for a 512 KB value and never reads: the server must stop reading
+// it once its replies back up (instead of buffering them), keep its memory bounded, and keep
+// serving everyone else.
+TEST_F(ServerWideTest, ClientThatStopsReadingStopsBeingRead) {
+  const std::string big(512 * 1024, 'v');
+  ASSERT_TRUE(c_->Expect("set big 0 0 " + std::to_string(big.size()) + "\r\n" + big + "\r\n",
+                         "STORED\r\n"));
+  const uint64_t rss_before = RssKiB(server_.pid());
+  ASSERT_GT(rss_before, 0u);
+
+  auto hog = NewClient();
+  ASSERT_TRUE(hog->Connected());
+  int fd = hog->fd();
+  ASSERT_EQ(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+  std::string batch;
+  for (int i = 0; i < 1000; ++i) batch += "get big\r\n";
+  // Each request asks for 512 KB of reply; 20 MB of requests would be 1 TB of replies.
+  constexpr size_t kMaxSend = 20u << 20;
+  size_t sent = 0;
+  bool blocked = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (sent < kMaxSend && std::chrono::steady_clock::now() < deadline) {
+    ssize_t n = ::send(fd, batch.data(), batch.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    ASSERT_TRUE(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+    pollfd pfd{fd, POLLOUT, 0};
+    if (::poll(&pfd, 1, 300) == 0) {  // the server has not read anything for 300 ms
+      blocked = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(blocked) << "server kept reading " << sent << " bytes of requests";
+  EXPECT_LT(sent, kMaxSend);
+
+  // Everyone else is still served, and the server has not buffered the backlog.
+  auto other = NewClient();
+  EXPECT_TRUE(
+      other->Expect("set k 0 0 1\r\nx\r\nget k\r\n", "STORED\r\nVALUE k 0 1\r\nx\r\nEND\r\n"));
+  const uint64_t rss_after = RssKiB(server_.pid());
+  EXPECT_LT(rss_after, rss_before + 64 * 1024) << "RSS grew from " << rss_before << " KiB";
+
+  hog.reset();  // closing the hog releases its pending replies
+  EXPECT_TRUE(PollUntil([&] { return StatNum(*other, "curr_connections") <= 3; }, Duration(3000)));
 }
 
 }  // namespace
