@@ -29,8 +29,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cinttypes>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -71,10 +71,14 @@ struct Options {
 
 const char* ModeName(Mode m) {
   switch (m) {
-    case Mode::kGetSet: return "getset";
-    case Mode::kMultiGet: return "multiget";
-    case Mode::kPipeline: return "pipeline";
-    case Mode::kFill: return "fill";
+    case Mode::kGetSet:
+      return "getset";
+    case Mode::kMultiGet:
+      return "multiget";
+    case Mode::kPipeline:
+      return "pipeline";
+    case Mode::kFill:
+      return "fill";
   }
   return "?";
 }
@@ -130,27 +134,50 @@ Options ParseArgs(int argc, char** argv) {
       val = argv[++i];
     }
     const char* v = val.c_str();
-    if (name == "host") o.host = val;
-    else if (name == "port") o.port = static_cast<int>(ParseU64("port", v));
-    else if (name == "conns") o.conns = static_cast<int>(ParseU64("conns", v));
-    else if (name == "threads") o.threads = static_cast<int>(ParseU64("threads", v));
-    else if (name == "duration") o.duration = ParseDouble("duration", v);
-    else if (name == "warmup") o.warmup = ParseDouble("warmup", v);
-    else if (name == "ratio") { o.ratio = ParseDouble("ratio", v); o.ratio_set = true; }
-    else if (name == "keys") o.keys = ParseU64("keys", v);
-    else if (name == "key-size") o.key_size = static_cast<int>(ParseU64("key-size", v));
-    else if (name == "value-size") o.value_size = static_cast<int>(ParseU64("value-size", v));
-    else if (name == "multiget") o.multiget = static_cast<int>(ParseU64("multiget", v));
-    else if (name == "depth") { o.depth = static_cast<int>(ParseU64("depth", v)); o.depth_set = true; }
-    else if (name == "count") { o.count = ParseU64("count", v); count_set = true; }
-    else if (name == "timeout") o.timeout = ParseDouble("timeout", v);
-    else if (name == "seed") o.seed = ParseU64("seed", v);
+    if (name == "host")
+      o.host = val;
+    else if (name == "port")
+      o.port = static_cast<int>(ParseU64("port", v));
+    else if (name == "conns")
+      o.conns = static_cast<int>(ParseU64("conns", v));
+    else if (name == "threads")
+      o.threads = static_cast<int>(ParseU64("threads", v));
+    else if (name == "duration")
+      o.duration = ParseDouble("duration", v);
+    else if (name == "warmup")
+      o.warmup = ParseDouble("warmup", v);
+    else if (name == "ratio") {
+      o.ratio = ParseDouble("ratio", v);
+      o.ratio_set = true;
+    } else if (name == "keys")
+      o.keys = ParseU64("keys", v);
+    else if (name == "key-size")
+      o.key_size = static_cast<int>(ParseU64("key-size", v));
+    else if (name == "value-size")
+      o.value_size = static_cast<int>(ParseU64("value-size", v));
+    else if (name == "multiget")
+      o.multiget = static_cast<int>(ParseU64("multiget", v));
+    else if (name == "depth") {
+      o.depth = static_cast<int>(ParseU64("depth", v));
+      o.depth_set = true;
+    } else if (name == "count") {
+      o.count = ParseU64("count", v);
+      count_set = true;
+    } else if (name == "timeout")
+      o.timeout = ParseDouble("timeout", v);
+    else if (name == "seed")
+      o.seed = ParseU64("seed", v);
     else if (name == "mode") {
-      if (val == "getset") o.mode = Mode::kGetSet;
-      else if (val == "multiget") o.mode = Mode::kMultiGet;
-      else if (val == "pipeline") o.mode = Mode::kPipeline;
-      else if (val == "fill") o.mode = Mode::kFill;
-      else Usage("unknown --mode");
+      if (val == "getset")
+        o.mode = Mode::kGetSet;
+      else if (val == "multiget")
+        o.mode = Mode::kMultiGet;
+      else if (val == "pipeline")
+        o.mode = Mode::kPipeline;
+      else if (val == "fill")
+        o.mode = Mode::kFill;
+      else
+        Usage("unknown --mode");
     } else {
       Usage(("unknown option --" + name).c_str());
     }
@@ -197,8 +224,8 @@ inline uint64_t NowNs() {
 class Histogram {
  public:
   static constexpr int kSubBits = 7;
-  static constexpr uint64_t kSub = 1ULL << kSubBits;     // 128
-  static constexpr int kMaxShift = 40;                    // ~2^47 ns, > 1 day
+  static constexpr uint64_t kSub = 1ULL << kSubBits;  // 128
+  static constexpr int kMaxShift = 40;                // ~2^47 ns, > 1 day
   static constexpr size_t kBuckets = (kMaxShift + 2) * kSub;
 
   Histogram() : counts_(kBuckets, 0) {}
@@ -259,9 +286,9 @@ class Histogram {
 
 struct Workload {
   const Options* opt = nullptr;
-  std::vector<char> keys;      // keys * key_size bytes, no separators
-  std::string set_suffix;      // " 0 0 <value_size>\r\n"
-  std::string value;           // value bytes + "\r\n"
+  std::vector<char> keys;  // keys * key_size bytes, no separators
+  std::string set_suffix;  // " 0 0 <value_size>\r\n"
+  std::string value;       // value bytes + "\r\n"
 
   std::string_view Key(uint64_t i) const {
     return {keys.data() + i * static_cast<uint64_t>(opt->key_size),
@@ -276,8 +303,7 @@ bool BuildWorkload(const Options& o, Workload* w) {
   for (uint64_t m = o.keys - 1; m >= 10; m /= 10) ++digits;
   int width = o.key_size - static_cast<int>(prefix.size());
   if (width < digits) {
-    std::fprintf(stderr,
-                 "mcd_loadgen: --key-size %d too small for %" PRIu64 " keys (need %zu)\n",
+    std::fprintf(stderr, "mcd_loadgen: --key-size %d too small for %" PRIu64 " keys (need %zu)\n",
                  o.key_size, o.keys, prefix.size() + static_cast<size_t>(digits));
     return false;
   }
@@ -286,11 +312,13 @@ bool BuildWorkload(const Options& o, Workload* w) {
   for (uint64_t i = 0; i < o.keys; ++i) {
     int n = std::snprintf(tmp, sizeof tmp, "key:%0*" PRIu64, width, i);
     if (n != o.key_size) return false;
-    std::memcpy(w->keys.data() + i * static_cast<uint64_t>(o.key_size), tmp, static_cast<size_t>(n));
+    std::memcpy(w->keys.data() + i * static_cast<uint64_t>(o.key_size), tmp,
+                static_cast<size_t>(n));
   }
   w->set_suffix = " 0 0 " + std::to_string(o.value_size) + "\r\n";
   w->value.resize(static_cast<size_t>(o.value_size));
-  for (int i = 0; i < o.value_size; ++i) w->value[static_cast<size_t>(i)] = static_cast<char>('a' + i % 26);
+  for (int i = 0; i < o.value_size; ++i)
+    w->value[static_cast<size_t>(i)] = static_cast<char>('a' + i % 26);
   w->value += "\r\n";
   return true;
 }
@@ -311,13 +339,21 @@ struct Stats {
   uint64_t stored = 0, not_stored = 0, errors = 0, bytes_in = 0, bytes_out = 0;
   Histogram lat;
   void Reset() {
-    requests = gets = sets = get_keys = hits = stored = not_stored = errors = bytes_in = bytes_out = 0;
+    requests = gets = sets = get_keys = hits = stored = not_stored = errors = bytes_in = bytes_out =
+        0;
     lat.Reset();
   }
   void Merge(const Stats& s) {
-    requests += s.requests; gets += s.gets; sets += s.sets; get_keys += s.get_keys;
-    hits += s.hits; stored += s.stored; not_stored += s.not_stored; errors += s.errors;
-    bytes_in += s.bytes_in; bytes_out += s.bytes_out;
+    requests += s.requests;
+    gets += s.gets;
+    sets += s.sets;
+    get_keys += s.get_keys;
+    hits += s.hits;
+    stored += s.stored;
+    not_stored += s.not_stored;
+    errors += s.errors;
+    bytes_in += s.bytes_in;
+    bytes_out += s.bytes_out;
     lat.Merge(s.lat);
   }
 };
@@ -343,7 +379,10 @@ struct Conn {
   bool done = false;  // fill: range stored (or connection lost)
 
   Req& Front() { return ring[head]; }
-  void Pop() { head = (head + 1) % ring.size(); --n_out; }
+  void Pop() {
+    head = (head + 1) % ring.size();
+    --n_out;
+  }
   Req& Push() {
     Req& r = ring[(head + n_out) % ring.size()];
     ++n_out;
@@ -360,7 +399,9 @@ class Rng {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
   }
-  uint64_t Below(uint64_t n) { return static_cast<uint64_t>((static_cast<__uint128_t>(Next()) * n) >> 64); }
+  uint64_t Below(uint64_t n) {
+    return static_cast<uint64_t>((static_cast<__uint128_t>(Next()) * n) >> 64);
+  }
   double Unit() { return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0); }
 
  private:
@@ -385,8 +426,10 @@ class Worker {
     // Split this worker's fill range across its connections.
     uint64_t span = fill_hi - fill_lo;
     for (int i = 0; i < nconns; ++i) {
-      conns_[static_cast<size_t>(i)].next_key = fill_lo + span * static_cast<uint64_t>(i) / static_cast<uint64_t>(nconns);
-      conns_[static_cast<size_t>(i)].end_key = fill_lo + span * static_cast<uint64_t>(i + 1) / static_cast<uint64_t>(nconns);
+      conns_[static_cast<size_t>(i)].next_key =
+          fill_lo + span * static_cast<uint64_t>(i) / static_cast<uint64_t>(nconns);
+      conns_[static_cast<size_t>(i)].end_key =
+          fill_lo + span * static_cast<uint64_t>(i + 1) / static_cast<uint64_t>(nconns);
     }
   }
   ~Worker() {
@@ -420,16 +463,18 @@ class Worker {
   Rng rng_;
   int ep_ = -1;
   std::vector<Conn> conns_;
-  bool running_ = true;   // still issuing new requests
+  bool running_ = true;  // still issuing new requests
   bool measuring_ = false;
   size_t alive_ = 0;
   size_t fill_done_conns_ = 0;
 };
 
-
 bool Worker::Connect() {
   ep_ = epoll_create1(EPOLL_CLOEXEC);
-  if (ep_ < 0) { std::perror("epoll_create1"); return false; }
+  if (ep_ < 0) {
+    std::perror("epoll_create1");
+    return false;
+  }
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(o_.port));
@@ -440,7 +485,10 @@ bool Worker::Connect() {
   for (size_t i = 0; i < conns_.size(); ++i) {
     Conn& c = conns_[i];
     c.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c.fd < 0) { std::perror("socket"); return false; }
+    if (c.fd < 0) {
+      std::perror("socket");
+      return false;
+    }
     if (connect(c.fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
       std::fprintf(stderr, "mcd_loadgen: connect %s:%d: %s\n", o_.host.c_str(), o_.port,
                    std::strerror(errno));
@@ -449,7 +497,10 @@ bool Worker::Connect() {
     int one = 1;
     setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     int fl = fcntl(c.fd, F_GETFL, 0);
-    if (fl < 0 || fcntl(c.fd, F_SETFL, fl | O_NONBLOCK) != 0) { std::perror("fcntl"); return false; }
+    if (fl < 0 || fcntl(c.fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+      std::perror("fcntl");
+      return false;
+    }
     c.rcap = 64 * 1024;
     c.rbuf.reset(new char[c.rcap]);
     c.ring.resize(static_cast<size_t>(o_.depth));
@@ -457,7 +508,10 @@ bool Worker::Connect() {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = i;
-    if (epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev) != 0) { std::perror("epoll_ctl"); return false; }
+    if (epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev) != 0) {
+      std::perror("epoll_ctl");
+      return false;
+    }
   }
   alive_ = conns_.size();
   return true;
@@ -581,8 +635,10 @@ void Worker::Complete(Conn& c, uint64_t now, bool ok_reply, bool error) {
     stats.hits += r.hits;
   } else {
     ++stats.sets;
-    if (ok_reply) ++stats.stored;
-    else if (!error) ++stats.not_stored;
+    if (ok_reply)
+      ++stats.stored;
+    else if (!error)
+      ++stats.not_stored;
   }
   if (error) ++stats.errors;
   stats.lat.Record(now >= r.send_ns ? now - r.send_ns : 0);
@@ -605,45 +661,69 @@ bool Worker::Parse(Conn& c, uint64_t now) {
     size_t avail = c.rend - c.rpos;
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', avail));
     if (nl == nullptr) {
-      if (avail > 8192) { Kill(c, "reply line too long"); return false; }
+      if (avail > 8192) {
+        Kill(c, "reply line too long");
+        return false;
+      }
       break;
     }
     size_t len = static_cast<size_t>(nl - p);  // without '\n'
     if (len > 0 && p[len - 1] == '\r') --len;
     std::string_view line(p, len);
     c.rpos += static_cast<size_t>(nl - p) + 1;
-    if (c.n_out == 0) { Kill(c, "unsolicited reply data"); return false; }
+    if (c.n_out == 0) {
+      Kill(c, "unsolicited reply data");
+      return false;
+    }
     Req& r = c.Front();
     if (line.size() > 6 && line.substr(0, 6) == "VALUE ") {
-      if (r.type != kGet) { Kill(c, "VALUE in reply to set"); return false; }
+      if (r.type != kGet) {
+        Kill(c, "VALUE in reply to set");
+        return false;
+      }
       // VALUE <key> <flags> <bytes> [<cas>]
       size_t k = line.find(' ', 6);
       size_t f = k == std::string_view::npos ? k : line.find(' ', k + 1);
-      if (f == std::string_view::npos || f + 1 >= line.size()) { Kill(c, "bad VALUE line"); return false; }
+      if (f == std::string_view::npos || f + 1 >= line.size()) {
+        Kill(c, "bad VALUE line");
+        return false;
+      }
       uint64_t bytes = 0;
       size_t i = f + 1;
       for (; i < line.size() && line[i] >= '0' && line[i] <= '9'; ++i)
         bytes = bytes * 10 + static_cast<uint64_t>(line[i] - '0');
-      if (i == f + 1 || (i < line.size() && line[i] != ' ')) { Kill(c, "bad VALUE bytes"); return false; }
+      if (i == f + 1 || (i < line.size() && line[i] != ' ')) {
+        Kill(c, "bad VALUE bytes");
+        return false;
+      }
       ++r.hits;
       c.skip = bytes + 2;
       continue;
     }
     if (line == "END") {
-      if (r.type != kGet) { Kill(c, "END in reply to set"); return false; }
+      if (r.type != kGet) {
+        Kill(c, "END in reply to set");
+        return false;
+      }
       Complete(c, now, true, false);
     } else if (line == "STORED") {
-      if (r.type != kSet) { Kill(c, "STORED in reply to get"); return false; }
+      if (r.type != kSet) {
+        Kill(c, "STORED in reply to get");
+        return false;
+      }
       Complete(c, now, true, false);
     } else if (line == "NOT_STORED" || line == "EXISTS" || line == "NOT_FOUND") {
-      if (r.type != kSet) { Kill(c, "unexpected reply to get"); return false; }
+      if (r.type != kSet) {
+        Kill(c, "unexpected reply to get");
+        return false;
+      }
       Complete(c, now, false, false);
     } else if (line == "ERROR" || line.substr(0, 13) == "CLIENT_ERROR " ||
                line.substr(0, 13) == "SERVER_ERROR ") {
       static std::atomic<int> reported{0};
       if (reported.fetch_add(1) < 5) {
-        std::fprintf(stderr, "mcd_loadgen: server error reply: %.*s\n", static_cast<int>(line.size()),
-                     line.data());
+        std::fprintf(stderr, "mcd_loadgen: server error reply: %.*s\n",
+                     static_cast<int>(line.size()), line.data());
       }
       Complete(c, now, false, true);
     } else {
@@ -674,7 +754,10 @@ bool Worker::HandleRead(Conn& c, uint64_t /*unused*/) {
       if (static_cast<size_t>(n) < space) return true;
       continue;
     }
-    if (n == 0) { Kill(c, "server closed the connection"); return false; }
+    if (n == 0) {
+      Kill(c, "server closed the connection");
+      return false;
+    }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
     Kill(c, std::strerror(errno));
@@ -737,19 +820,26 @@ void Worker::Run() {
 }
 
 std::string Json(const Options& o, const Stats& s, double window_s, double rate, double key_rate,
-                 bool fill_ok, uint64_t conns_lost, double cpu_s, double cpu_user_s, double cpu_sys_s) {
+                 bool fill_ok, uint64_t conns_lost, double cpu_s, double cpu_user_s,
+                 double cpu_sys_s) {
   char buf[4096];
-  double hit_ratio = s.get_keys ? static_cast<double>(s.hits) / static_cast<double>(s.get_keys) : 0.0;
+  double hit_ratio =
+      s.get_keys ? static_cast<double>(s.hits) / static_cast<double>(s.get_keys) : 0.0;
   auto us = [&](double p) { return s.lat.Percentile(p) / 1000.0; };
   int n = std::snprintf(
       buf, sizeof buf,
       "{\"mode\":\"%s\",\"conns\":%d,\"threads\":%d,\"depth\":%d,\"multiget\":%d,\"ratio\":%.3f,"
-      "\"keys\":%" PRIu64 ",\"key_size\":%d,\"value_size\":%d,\"window_s\":%.3f,"
-      "\"requests\":%" PRIu64 ",\"ops_per_s\":%.1f,\"keys_per_s\":%.1f,"
+      "\"keys\":%" PRIu64
+      ",\"key_size\":%d,\"value_size\":%d,\"window_s\":%.3f,"
+      "\"requests\":%" PRIu64
+      ",\"ops_per_s\":%.1f,\"keys_per_s\":%.1f,"
       "\"gets\":%" PRIu64 ",\"sets\":%" PRIu64 ",\"get_keys\":%" PRIu64 ",\"hits\":%" PRIu64
-      ",\"hit_ratio\":%.5f,\"stored\":%" PRIu64 ",\"not_stored\":%" PRIu64 ",\"errors\":%" PRIu64 ","
-      "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,\"mean_us\":%.1f,"
-      "\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 ",\"cpu_s\":%.3f,\"cpu_user_s\":%.3f,"
+      ",\"hit_ratio\":%.5f,\"stored\":%" PRIu64 ",\"not_stored\":%" PRIu64 ",\"errors\":%" PRIu64
+      ","
+      "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,\"mean_"
+      "us\":%.1f,"
+      "\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
+      ",\"cpu_s\":%.3f,\"cpu_user_s\":%.3f,"
       "\"cpu_sys_s\":%.3f,\"cpu_util\":%.3f,\"conns_lost\":%" PRIu64 "%s}",
       ModeName(o.mode), o.conns, o.threads, o.depth, o.multiget, o.ratio, o.keys, o.key_size,
       o.value_size, window_s, s.requests, rate, key_rate, s.gets, s.sets, s.get_keys, s.hits,
@@ -782,7 +872,8 @@ int main(int argc, char** argv) {
   for (int t = 0; t < o.threads; ++t) {
     int nc = o.conns / o.threads + (t < o.conns % o.threads ? 1 : 0);
     uint64_t lo = fill_total * static_cast<uint64_t>(conn_base) / static_cast<uint64_t>(o.conns);
-    uint64_t hi = fill_total * static_cast<uint64_t>(conn_base + nc) / static_cast<uint64_t>(o.conns);
+    uint64_t hi =
+        fill_total * static_cast<uint64_t>(conn_base + nc) / static_cast<uint64_t>(o.conns);
     workers.push_back(std::make_unique<Worker>(o, w, sh, t, nc, lo, hi));
     conn_base += nc;
     if (!workers.back()->Connect()) return 1;
@@ -797,7 +888,8 @@ int main(int argc, char** argv) {
   if (o.mode == Mode::kFill || o.warmup <= 0) CpuTimes(&u0, &s0);
 
   std::vector<std::thread> threads;
-  for (int t = 1; t < o.threads; ++t) threads.emplace_back([&, t] { workers[static_cast<size_t>(t)]->Run(); });
+  for (int t = 1; t < o.threads; ++t)
+    threads.emplace_back([&, t] { workers[static_cast<size_t>(t)]->Run(); });
   if (o.mode != Mode::kFill && o.warmup > 0) {
     // Sample CPU at the start of the measurement window from a helper thread
     // so that worker 0 can run on the main thread.
@@ -836,7 +928,8 @@ int main(int argc, char** argv) {
     fill_ok = fill_ok && total.stored == o.keys;
     key_rate = 0;
   }
-  std::string line = Json(o, total, window_s, rate, key_rate, fill_ok, conns_lost, (u1 - u0) + (s1 - s0), u1 - u0, s1 - s0);
+  std::string line = Json(o, total, window_s, rate, key_rate, fill_ok, conns_lost,
+                          (u1 - u0) + (s1 - s0), u1 - u0, s1 - s0);
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
   if (o.mode == Mode::kFill && !fill_ok) return 1;

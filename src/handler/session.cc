@@ -35,12 +35,18 @@ constexpr uint32_t kInlineValueMax = 2048;
 
 storage::StoreMode ModeOf(CommandType t) {
   switch (t) {
-    case CommandType::kAdd: return storage::StoreMode::kAdd;
-    case CommandType::kReplace: return storage::StoreMode::kReplace;
-    case CommandType::kAppend: return storage::StoreMode::kAppend;
-    case CommandType::kPrepend: return storage::StoreMode::kPrepend;
-    case CommandType::kCas: return storage::StoreMode::kCas;
-    default: return storage::StoreMode::kSet;
+    case CommandType::kAdd:
+      return storage::StoreMode::kAdd;
+    case CommandType::kReplace:
+      return storage::StoreMode::kReplace;
+    case CommandType::kAppend:
+      return storage::StoreMode::kAppend;
+    case CommandType::kPrepend:
+      return storage::StoreMode::kPrepend;
+    case CommandType::kCas:
+      return storage::StoreMode::kCas;
+    default:
+      return storage::StoreMode::kSet;
   }
 }
 
@@ -63,7 +69,7 @@ struct Session::State {
   CommandType store_type = CommandType::kSet;
   uint64_t cas_unique = 0;
   bool store_noreply = false;
-  uint32_t data_total = 0;   // value + "\r\n"
+  uint32_t data_total = 0;  // value + "\r\n"
   uint32_t data_filled = 0;
   // kSwallow: bytes still to discard.
   uint64_t swallow_left = 0;
@@ -146,7 +152,9 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands) {
           case ParseStatus::kNeedMore:
             return off;
           case ParseStatus::kClose:
-            if (s.Verbosity() > 1) LogLine('<', s.conn_id, in.substr(off, std::min<size_t>(used ? used : 200, in.size() - off)));
+            if (s.Verbosity() > 1)
+              LogLine('<', s.conn_id,
+                      in.substr(off, std::min<size_t>(used ? used : 200, in.size() - off)));
             s.close = true;
             return off;
           case ParseStatus::kError:
@@ -455,7 +463,8 @@ void Session::State::FlushAll(const Command& cmd, OutBuf* out) {
 void Session::State::Stats(const Command& cmd, OutBuf* out) {
   std::string_view args = cmd.args;
   std::string_view sub = args.substr(0, args.find(' '));
-  std::string_view rest = sub.size() < args.size() ? args.substr(sub.size() + 1) : std::string_view();
+  std::string_view rest =
+      sub.size() < args.size() ? args.substr(sub.size() + 1) : std::string_view();
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
   if (sub.empty()) {
     FormatGeneralStats(*ctx, out);

@@ -103,8 +103,8 @@ void Connection::HandleRead(bool resume) {
     }
   }
 
-  size_t used = session_.Consume(std::string_view(buf, have), &out_,
-                                 worker_->options().reqs_per_event);
+  size_t used =
+      session_.Consume(std::string_view(buf, have), &out_, worker_->options().reqs_per_event);
   if (used < have) pending_.assign(buf + used, have - used);
   if (session_.want_close()) {
     closing_ = true;
@@ -143,8 +143,7 @@ bool Connection::Flush() {
 
 void Connection::UpdateInterest() {
   const bool want_write = !out_.empty();
-  const bool want_read =
-      !closing_ && out_.size() <= worker_->options().max_pending_output;
+  const bool want_read = !closing_ && out_.size() <= worker_->options().max_pending_output;
   if (want_write != writing_) {
     if (want_write) {
       event_add(write_ev_, nullptr);

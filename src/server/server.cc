@@ -160,8 +160,7 @@ int Server::BoundPort() const {
 void Server::Run() {
   Impl& m = *impl_;
   for (int i = 0; i < m.options.threads; ++i) {
-    m.workers.push_back(
-        std::make_unique<Worker>(i, m.options, m.ctx, m.ctx->stats->Thread(i)));
+    m.workers.push_back(std::make_unique<Worker>(i, m.options, m.ctx, m.ctx->stats->Thread(i)));
   }
   for (auto& w : m.workers) w->Start();
   if (m.tick) {

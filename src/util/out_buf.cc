@@ -100,7 +100,8 @@ void OutBuf::Consume(size_t n) {
 
 void OutBuf::Clear() {
   for (size_t i = head_; i < segments_.size(); ++i) {
-    if (segments_[i].obj != nullptr && release_ != nullptr) release_(release_ctx_, segments_[i].obj);
+    if (segments_[i].obj != nullptr && release_ != nullptr)
+      release_(release_ctx_, segments_[i].obj);
   }
   segments_.clear();
   head_ = 0;

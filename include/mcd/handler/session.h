@@ -27,16 +27,16 @@
 namespace mcd::handler {
 
 struct HandlerOptions {
-  bool flush_enabled = true;     // -F turns off
-  bool dump_enabled = true;      // -X turns off (stats cachedump)
-  bool shutdown_enabled = false; // -A
-  bool use_cas = true;           // -C turns off
-  std::string version;           // reported by `version` and `stats`
-  std::string libevent_version;  // reported by `stats`
+  bool flush_enabled = true;      // -F turns off
+  bool dump_enabled = true;       // -X turns off (stats cachedump)
+  bool shutdown_enabled = false;  // -A
+  bool use_cas = true;            // -C turns off
+  std::string version;            // reported by `version` and `stats`
+  std::string libevent_version;   // reported by `stats`
   uint64_t max_connections = 1024;
   int threads = 4;
   uint64_t limit_maxbytes = 64ull << 20;
-  bool track_sizes = false;      // -o track_sizes: `stats sizes` histogram
+  bool track_sizes = false;  // -o track_sizes: `stats sizes` histogram
   // `stats settings`, in order: name, value (memcached's names).
   std::vector<std::pair<std::string, std::string>> settings;
 };

@@ -16,13 +16,13 @@
 namespace mcd::server {
 
 struct ServerOptions {
-  int port = 11211;                     // -p; 0 = no TCP listener
-  std::vector<std::string> listen;      // -l (may hold "a,b" lists already split); empty = all
-  int backlog = 1024;                   // -b
-  int threads = 4;                      // -t
-  int max_connections = 1024;           // -c
-  int reqs_per_event = 20;              // -R
-  int verbosity = 0;                    // -v count
+  int port = 11211;                 // -p; 0 = no TCP listener
+  std::vector<std::string> listen;  // -l (may hold "a,b" lists already split); empty = all
+  int backlog = 1024;               // -b
+  int threads = 4;                  // -t
+  int max_connections = 1024;       // -c
+  int reqs_per_event = 20;          // -R
+  int verbosity = 0;                // -v count
   // Bytes of pending output above which a connection stops being read until it drains.
   size_t max_pending_output = 4 << 20;
 };
@@ -43,7 +43,8 @@ class Server {
   void Run();
   // Asks Run() to return. Async-signal-safe.
   void Stop();
-  // fn runs on the master thread once a second while Run() runs (the clock tick). Call before Run().
+  // fn runs on the master thread once a second while Run() runs (the clock tick). Call before
+  // Run().
   void OnEverySecond(std::function<void()> fn);
 
  private:

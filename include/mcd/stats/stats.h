@@ -61,7 +61,9 @@ inline constexpr int kMaxClasses = 64;  // class ids 1..63, as memcached
 // A counter written by one thread, read by many.
 class Counter {
  public:
-  void Add(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void Add(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   uint64_t Get() const { return v_.load(std::memory_order_relaxed); }
 
  private:

@@ -44,8 +44,8 @@ class SystemClock final : public Clock {
   void Tick();
 
  private:
-  int64_t epoch_;             // unix time of RelTime 0
-  int64_t mono_start_ns_;     // CLOCK_MONOTONIC at construction
+  int64_t epoch_;          // unix time of RelTime 0
+  int64_t mono_start_ns_;  // CLOCK_MONOTONIC at construction
   std::atomic<RelTime> now_;
 };
 

@@ -66,8 +66,8 @@ class OutBuf {
   size_t head_ = 0;   // first unconsumed segment
   size_t bytes_ = 0;  // unconsumed bytes
   std::vector<std::unique_ptr<char[]>> blocks_;
-  size_t block_ = 0;      // current arena block
-  size_t block_used_ = 0;  // bytes used in the current block
+  size_t block_ = 0;                 // current arena block
+  size_t block_used_ = 0;            // bytes used in the current block
   bool last_is_arena_tail_ = false;  // last segment ends exactly at the arena write position
   ReleaseFn release_;
   void* release_ctx_;

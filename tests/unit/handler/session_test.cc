@@ -110,8 +110,8 @@ TEST_F(SessionTest, NoreplySuppressesRepliesInOrder) {
 
 TEST_F(SessionTest, TooLargeSwallowsDataAndRemovesOldValue) {
   std::string big(2 << 20, 'x');
-  std::string input = "set k 0 0 1\r\nv\r\nset k 0 0 " + std::to_string(big.size()) + "\r\n" +
-                      big + "\r\nget k\r\n";
+  std::string input = "set k 0 0 1\r\nv\r\nset k 0 0 " + std::to_string(big.size()) + "\r\n" + big +
+                      "\r\nget k\r\n";
   EXPECT_EQ(Run(input), "STORED\r\nSERVER_ERROR object too large for cache\r\nEND\r\n");
   Reset();
   EXPECT_EQ(Run(input, 4096), "STORED\r\nSERVER_ERROR object too large for cache\r\nEND\r\n");
@@ -134,8 +134,9 @@ TEST_F(SessionTest, CasFlow) {
   size_t p = r.find("VALUE c 0 1 ");
   ASSERT_NE(p, std::string::npos);
   std::string cas = r.substr(p + 12, r.find("\r\n", p) - p - 12);
-  EXPECT_EQ(Run("cas c 0 0 1 " + cas + "\r\ny\r\ncas c 0 0 1 " + cas + "\r\nz\r\ncas q 0 0 1 1\r\nz\r\n"),
-            "STORED\r\nEXISTS\r\nNOT_FOUND\r\n");
+  EXPECT_EQ(
+      Run("cas c 0 0 1 " + cas + "\r\ny\r\ncas c 0 0 1 " + cas + "\r\nz\r\ncas q 0 0 1 1\r\nz\r\n"),
+      "STORED\r\nEXISTS\r\nNOT_FOUND\r\n");
 }
 
 TEST_F(SessionTest, ExpiryWithFakeClock) {
