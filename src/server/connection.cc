@@ -24,7 +24,7 @@ Connection::Connection(Worker* worker, int fd)
     : worker_(worker),
       fd_(fd),
       session_(worker->ctx(), worker->thread_stats(), fd),
-      out_(&handler::ReleaseItemRef, worker->ctx()->cache) {}
+      out_(&handler::ReleaseItemRef, worker->ctx()->cache, worker->out_pool()) {}
 
 Connection::~Connection() {
   if (read_ev_ != nullptr) event_free(read_ev_);

@@ -18,6 +18,7 @@
 #include "mcd/handler/session.h"
 #include "mcd/server/server.h"
 #include "mcd/stats/stats.h"
+#include "mcd/util/out_buf.h"
 
 namespace mcd::server {
 
@@ -43,6 +44,7 @@ class Worker {
   handler::SharedContext* ctx() { return ctx_; }
   stats::ThreadStats* thread_stats() { return thread_stats_; }
   char* read_buffer() { return rbuf_.get(); }
+  OutBlockPool* out_pool() { return &out_pool_; }
   size_t read_buffer_size() const { return kReadBufferSize; }
   // Closes and frees a connection.
   void Close(Connection* conn);
@@ -62,6 +64,7 @@ class Worker {
   event* notify_ev_ = nullptr;
   std::thread thread_;
   std::unique_ptr<char[]> rbuf_;
+  OutBlockPool out_pool_;  // before conns_: connections return their blocks when destroyed
 
   std::mutex mu_;
   std::vector<int> queue_;  // accepted fds waiting to be adopted; guarded by mu_

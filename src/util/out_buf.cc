@@ -5,21 +5,48 @@
 
 namespace mcd {
 
-OutBuf::OutBuf(ReleaseFn release, void* release_ctx)
-    : release_(release), release_ctx_(release_ctx) {}
+std::unique_ptr<char[]> OutBlockPool::Get() {
+  if (free_.empty()) return std::unique_ptr<char[]>(new char[OutBuf::kBlockSize]);
+  std::unique_ptr<char[]> b = std::move(free_.back());
+  free_.pop_back();
+  return b;
+}
+
+void OutBlockPool::Put(std::unique_ptr<char[]> block) {
+  if (free_.size() < max_free_) free_.push_back(std::move(block));
+}
+
+OutBuf::OutBuf(ReleaseFn release, void* release_ctx, OutBlockPool* pool)
+    : release_(release), release_ctx_(release_ctx), pool_(pool) {}
+
+std::unique_ptr<char[]> OutBuf::NewBlock() {
+  return pool_ != nullptr ? pool_->Get() : std::unique_ptr<char[]>(new char[kBlockSize]);
+}
+
+void OutBuf::ResetArena() {
+  if (pool_ != nullptr) {
+    for (auto& b : blocks_) pool_->Put(std::move(b));
+    blocks_.clear();
+  } else if (blocks_.size() > 1) {
+    blocks_.resize(1);
+  }
+  block_ = 0;
+  block_used_ = 0;
+  last_is_arena_tail_ = false;
+}
 
 OutBuf::~OutBuf() { Clear(); }
 
 char* OutBuf::ArenaSpace(size_t n) {
   assert(n <= kBlockSize);
   if (blocks_.empty()) {
-    blocks_.emplace_back(new char[kBlockSize]);
+    blocks_.push_back(NewBlock());
     block_ = 0;
     block_used_ = 0;
   }
   if (kBlockSize - block_used_ < n) {
     ++block_;
-    if (block_ == blocks_.size()) blocks_.emplace_back(new char[kBlockSize]);
+    if (block_ == blocks_.size()) blocks_.push_back(NewBlock());
     block_used_ = 0;
     last_is_arena_tail_ = false;
   }
@@ -88,13 +115,11 @@ void OutBuf::Consume(size_t n) {
     if (n == 0 && head_ < segments_.size() && segments_[head_].n != 0) break;
   }
   if (head_ == segments_.size()) {
-    // Everything sent: rewind the arena, keeping one block for the next replies.
+    // Everything sent: rewind the arena.
     segments_.clear();
+    if (segments_.capacity() > kKeepSegments) segments_.shrink_to_fit();
     head_ = 0;
-    if (blocks_.size() > 1) blocks_.resize(1);
-    block_ = 0;
-    block_used_ = 0;
-    last_is_arena_tail_ = false;
+    ResetArena();
   }
 }
 
@@ -106,10 +131,7 @@ void OutBuf::Clear() {
   segments_.clear();
   head_ = 0;
   bytes_ = 0;
-  if (blocks_.size() > 1) blocks_.resize(1);
-  block_ = 0;
-  block_used_ = 0;
-  last_is_arena_tail_ = false;
+  ResetArena();
 }
 
 std::string OutBuf::ToString() const {

@@ -20,12 +20,29 @@
 
 namespace mcd {
 
+// Arena blocks shared by the OutBufs of one thread, so a drained OutBuf holds no memory and no
+// reply allocates once the pool is warm. Not thread-safe: one pool per thread.
+class OutBlockPool {
+ public:
+  explicit OutBlockPool(size_t max_free = 64) : max_free_(max_free) {}
+  std::unique_ptr<char[]> Get();
+  void Put(std::unique_ptr<char[]> block);
+  size_t free_blocks() const { return free_.size(); }
+
+ private:
+  size_t max_free_;
+  std::vector<std::unique_ptr<char[]>> free_;
+};
+
 class OutBuf {
  public:
   // Called once for each referenced object when its bytes are no longer needed.
   using ReleaseFn = void (*)(void* ctx, void* obj);
 
-  explicit OutBuf(ReleaseFn release = nullptr, void* release_ctx = nullptr);
+  // With a pool, arena blocks come from it and all go back once everything is sent; without one,
+  // the buffer keeps one block for the next replies.
+  explicit OutBuf(ReleaseFn release = nullptr, void* release_ctx = nullptr,
+                  OutBlockPool* pool = nullptr);
   ~OutBuf();
   OutBuf(const OutBuf&) = delete;
   OutBuf& operator=(const OutBuf&) = delete;
@@ -53,6 +70,8 @@ class OutBuf {
   std::string ToString() const;
 
   static constexpr size_t kBlockSize = 16 * 1024;
+  // Segment-list capacity kept after a drain; a huge multiget's list is given back.
+  static constexpr size_t kKeepSegments = 1024;
 
  private:
   struct Segment {
@@ -61,6 +80,9 @@ class OutBuf {
     void* obj;  // released when the segment is done; null for arena bytes
   };
   char* ArenaSpace(size_t n);
+  std::unique_ptr<char[]> NewBlock();
+  // Rewinds the arena once nothing is pending.
+  void ResetArena();
 
   std::vector<Segment> segments_;
   size_t head_ = 0;   // first unconsumed segment
@@ -71,6 +93,7 @@ class OutBuf {
   bool last_is_arena_tail_ = false;  // last segment ends exactly at the arena write position
   ReleaseFn release_;
   void* release_ctx_;
+  OutBlockPool* pool_;
 };
 
 }  // namespace mcd

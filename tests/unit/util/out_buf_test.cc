@@ -174,3 +174,34 @@ TEST_F(OutBufTest, PartialConsumeThenAppendKeepsOrder) {
 
 }  // namespace
 }  // namespace mcd
+
+namespace mcd {
+namespace {
+
+TEST(OutBufPoolTest, DrainedBufferReturnsItsBlocksAndReusesThem) {
+  OutBlockPool pool;
+  {
+    OutBuf out(nullptr, nullptr, &pool);
+    out.Append(std::string(3 * OutBuf::kBlockSize, 'x'));  // needs 3 blocks
+    EXPECT_EQ(pool.free_blocks(), 0u);
+    out.Consume(OutBuf::kBlockSize);
+    EXPECT_EQ(pool.free_blocks(), 0u);  // nothing returned while bytes are pending
+    out.Consume(out.size());
+    EXPECT_EQ(pool.free_blocks(), 3u);  // a drained buffer holds no block
+    out.Append("hello");
+    EXPECT_EQ(pool.free_blocks(), 2u);  // taken from the pool, not allocated
+    EXPECT_EQ(out.ToString(), "hello");
+  }
+  EXPECT_EQ(pool.free_blocks(), 3u);  // destruction gives the block back
+}
+
+TEST(OutBufPoolTest, PoolKeepsAtMostItsLimit) {
+  OutBlockPool pool(2);
+  OutBuf out(nullptr, nullptr, &pool);
+  out.Append(std::string(4 * OutBuf::kBlockSize, 'x'));
+  out.Consume(out.size());
+  EXPECT_EQ(pool.free_blocks(), 2u);
+}
+
+}  // namespace
+}  // namespace mcd
