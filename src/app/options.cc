@@ -497,6 +497,7 @@ class Reader {
     h.max_connections = static_cast<uint64_t>(s.max_connections);
     h.threads = s.threads;
     h.limit_maxbytes = c.memory_limit;
+    h.track_sizes = o->ext.track_sizes;
   }
 
  private:

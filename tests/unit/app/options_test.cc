@@ -872,3 +872,20 @@ TEST(OptionsFlagfile, Errors) {
 
 }  // namespace
 }  // namespace mcd::app
+
+namespace mcd::app {
+namespace {
+
+// Regression: -o track_sizes was parsed but never reached the handler, so `stats sizes` stayed
+// disabled.
+TEST(OptionsStructs, TrackSizesReachesTheHandler) {
+  Result off = Parse({});
+  ASSERT_EQ(off.outcome, ParseOutcome::kRun) << off.message;
+  EXPECT_FALSE(off.options.handler.track_sizes);
+  Result on = Parse({"-o", "track_sizes"});
+  ASSERT_EQ(on.outcome, ParseOutcome::kRun) << on.message;
+  EXPECT_TRUE(on.options.handler.track_sizes);
+}
+
+}  // namespace
+}  // namespace mcd::app
