@@ -17,4 +17,4 @@ mcd_build
 
 mcd_log "running tests in $MCD_BUILD_DIR"
 cd "$MCD_BUILD_DIR"
-ctest --output-on-failure --timeout "${MCD_TEST_TIMEOUT:-300}" "$@"
+ctest --no-tests=error --output-on-failure --timeout "${MCD_TEST_TIMEOUT:-300}" "$@"
