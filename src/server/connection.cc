@@ -63,6 +63,7 @@ void Connection::OnWrite(evutil_socket_t, short, void* arg) {
 }
 
 void Connection::HandleRead(bool resume) {
+  worker_->NoteServed();
   stats::ThreadStats* ts = worker_->thread_stats();
   char* buf = worker_->read_buffer();
   const size_t cap = worker_->read_buffer_size();

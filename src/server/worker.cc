@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <glog/logging.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -34,7 +35,17 @@ Worker::~Worker() {
 }
 
 void Worker::Start() {
-  thread_ = std::thread([this] { event_base_dispatch(base_); });
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Worker::Loop() {
+  while (!loop_done_) {
+    served_ = 0;
+    if (event_base_loop(base_, EVLOOP_ONCE) < 0) break;
+    // A worker that served clients gives the CPU away once per loop turn, so when threads
+    // outnumber cores the other workers' clients do not wait out a whole scheduler time slice.
+    if (served_ >= kYieldAfter) sched_yield();
+  }
 }
 
 void Worker::StopAndJoin() {
@@ -92,6 +103,7 @@ void Worker::DrainQueue() {
       ::close(fd);
       ctx_->stats->Server().curr_connections.fetch_sub(1, std::memory_order_relaxed);
     }
+    loop_done_ = true;
     event_base_loopbreak(base_);
     return;
   }

@@ -46,12 +46,16 @@ class Worker {
   char* read_buffer() { return rbuf_.get(); }
   OutBlockPool* out_pool() { return &out_pool_; }
   size_t read_buffer_size() const { return kReadBufferSize; }
+  // Counts a connection served in this loop turn.
+  void NoteServed() { ++served_; }
   // Closes and frees a connection.
   void Close(Connection* conn);
 
   static constexpr size_t kReadBufferSize = 64 * 1024;
 
  private:
+  static constexpr int kYieldAfter = 1;
+  void Loop();
   static void OnNotify(evutil_socket_t fd, short what, void* arg);
   void DrainQueue();
 
@@ -64,7 +68,9 @@ class Worker {
   event* notify_ev_ = nullptr;
   std::thread thread_;
   std::unique_ptr<char[]> rbuf_;
-  OutBlockPool out_pool_;  // before conns_: connections return their blocks when destroyed
+  bool loop_done_ = false;  // worker thread only
+  int served_ = 0;          // connections served in the current loop turn; worker thread only
+  OutBlockPool out_pool_;   // before conns_: connections return their blocks when destroyed
 
   std::mutex mu_;
   std::vector<int> queue_;  // accepted fds waiting to be adopted; guarded by mu_
