@@ -1,7 +1,7 @@
-// memcached (mcd): command line -> options -> cache, stats, handler context -> server.
+// memcached (mcd): command line -> options -> process set-up -> cache, stats, handler context
+// -> server. The order of the process steps is explained in process.h.
 #include <event2/event.h>
 #include <glog/logging.h>
-#include <signal.h>
 
 #include <cstdio>
 #include <string>
@@ -12,25 +12,7 @@
 #include "mcd/stats/stats.h"
 #include "mcd/storage/cache.h"
 #include "mcd/util/clock.h"
-
-namespace {
-
-mcd::server::Server* g_server = nullptr;
-
-void OnStopSignal(int) {
-  if (g_server != nullptr) g_server->Stop();
-}
-
-void InstallSignals() {
-  signal(SIGPIPE, SIG_IGN);
-  struct sigaction sa = {};
-  sa.sa_handler = &OnStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-}
-
-}  // namespace
+#include "process.h"
 
 int main(int argc, char** argv) {
   mcd::app::AppOptions opts;
@@ -49,6 +31,8 @@ int main(int argc, char** argv) {
   }
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
+  mcd::app::Process process(opts);
+  if (auto status = process.Prepare()) return *status;
 
   mcd::SystemClock clock;
   mcd::storage::Cache cache(opts.cache, &clock);
@@ -64,12 +48,18 @@ int main(int argc, char** argv) {
   ctx.verbosity.store(opts.verbosity);
 
   mcd::server::Server server(opts.server, &ctx);
-  if (!server.Listen()) return 71;  // EX_OSERR, as memcached when it cannot bind
-  g_server = &server;
-  InstallSignals();
-  ctx.shutdown = [&server](bool) { server.Stop(); };
+  if (!server.Listen()) return process.Fail(71);  // EX_OSERR, as memcached when it cannot bind
+  process.HandleSignals(&server);
+  if (auto status = process.FinishStartUp()) return *status;
+  ctx.shutdown = [&server](bool graceful) {
+    if (graceful) {
+      server.StopGraceful();
+    } else {
+      server.Stop();
+    }
+  };
   server.OnEverySecond([&clock] { clock.Tick(); });
   server.Run();
-  g_server = nullptr;
+  process.Finish();
   return 0;
 }

@@ -407,7 +407,10 @@ class Reader {
         if (LenientInt(value) <= 0) return Fail("Chunk size must be greater than 0", kExitFailure);
         break;
       case 'f':
-        if (LenientDouble(value) <= 1.0) return Fail("Factor must be greater than 1", kExitFailure);
+        // Written as !(f > 1) so that "nan", which passes memcached's `f <= 1.0`, is refused too.
+        if (!(LenientDouble(value) > 1.0)) {
+          return Fail("Factor must be greater than 1", kExitFailure);
+        }
         break;
       case 'R':
         // memcached refuses only 0 (a negative value hangs it); mcd refuses both.
@@ -478,6 +481,7 @@ class Reader {
     c.use_cas = !FLAGS_disable_cas;
     c.evict = !FLAGS_disable_evictions;
     c.prealloc = FLAGS_enable_largepages;
+    c.large_pages = FLAGS_enable_largepages;
 
     server::ServerOptions& s = o->server;
     s.port = o->unix_socket.empty() ? o->tcp_port : 0;
@@ -487,6 +491,9 @@ class Reader {
     s.max_connections = LenientInt(FLAGS_conn_limit);
     s.reqs_per_event = LenientInt(FLAGS_max_reqs_per_event);
     s.verbosity = o->verbosity;
+    s.udp_port = o->unix_socket.empty() ? o->udp_port : 0;
+    s.unix_socket = o->unix_socket;
+    s.unix_mask = o->unix_mask;
 
     handler::HandlerOptions& h = o->handler;
     h.flush_enabled = !FLAGS_disable_flush_all;
@@ -498,6 +505,8 @@ class Reader {
     h.threads = s.threads;
     h.limit_maxbytes = c.memory_limit;
     h.track_sizes = o->ext.track_sizes;
+    h.idle_timeout = o->ext.idle_timeout;
+    s.idle_timeout = o->ext.idle_timeout;
   }
 
  private:

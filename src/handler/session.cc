@@ -78,6 +78,10 @@ struct Session::State {
 
   bool close = false;
   bool yielded = false;
+  // Set by Retrieve when it stopped at the output limit before the end of its key list: where
+  // the unserved keys start (in the input of the current Consume call).
+  const char* keys_resume_at = nullptr;
+  size_t max_output = SIZE_MAX;  // of the current Consume call
 
   int Verbosity() const { return ctx->verbosity.load(std::memory_order_relaxed); }
 
@@ -103,11 +107,12 @@ Session::~Session() {
   delete s_;
 }
 
-size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands) {
+size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size_t max_output) {
   State& s = *s_;
   size_t off = 0;
   int done = 0;
   s.yielded = false;
+  s.max_output = max_output;
   while (!s.close) {
     switch (s.phase) {
       case State::Phase::kData: {
@@ -135,7 +140,7 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands) {
       case State::Phase::kKeys:
       case State::Phase::kLine: {
         if (off == in.size()) return off;
-        if (done >= max_commands) {
+        if (done >= max_commands || out->size() > max_output) {
           s.yielded = true;
           return off;
         }
@@ -175,6 +180,13 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands) {
             off += used;
             ++done;
             s.Dispatch(cmd, out);
+            if (s.keys_resume_at != nullptr) {
+              // The output limit cut a key list: the rest is served once the output drains.
+              off = static_cast<size_t>(s.keys_resume_at - in.data());
+              s.keys_resume_at = nullptr;
+              s.yielded = true;
+              return off;
+            }
             continue;
         }
         return off;
@@ -186,6 +198,18 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands) {
 
 bool Session::want_close() const { return s_->close; }
 bool Session::yielded() const { return s_->yielded; }
+bool Session::InCommand() const { return s_->phase != State::Phase::kLine; }
+
+std::string_view Session::ConnStateName() const {
+  switch (s_->phase) {
+    case State::Phase::kData:
+      return "conn_nread";
+    case State::Phase::kSwallow:
+      return "conn_swallow";
+    default:
+      return "conn_read";
+  }
+}
 
 std::span<char> Session::DirectDataSpan() {
   State& s = *s_;
@@ -259,7 +283,12 @@ void Session::State::Dispatch(const Command& cmd, OutBuf* out) {
         Reply(out, wire::kShutdownDisabled);
         return;
       }
-      ctx->shutdown(cmd.args == "graceful");
+      // `shutdown` stops now, `shutdown graceful` drains first; anything else is refused.
+      if (!cmd.args.empty() && cmd.args != "graceful") {
+        Reply(out, wire::kShutdownBadMode);
+        return;
+      }
+      ctx->shutdown(!cmd.args.empty());
       close = true;
       return;
   }
@@ -270,6 +299,7 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
   const bool with_cas = cmd.type == CommandType::kGets || cmd.type == CommandType::kGats;
   const RelTime exptime = touch ? ctx->clock->ExptimeToRel(cmd.exptime) : 0;
   const bool verbose = Verbosity() > 1;
+  const char* const keys_end = cmd.keys.data() + cmd.keys.size();
   protocol::KeyIterator keys(cmd.keys);
   std::string_view key;
   while (keys.Next(&key)) {
@@ -320,6 +350,16 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
       w += total;
       out->Commit(static_cast<size_t>(w - p));
       cache->Release(it);
+    } else if (storage::ItemHeavilyReferenced(it)) {
+      // So many queued replies reference this item that one more could overflow its 16-bit
+      // count: copy the value instead (bounded, like any reply, by the output limit).
+      out->Commit(static_cast<size_t>(w - p));
+      for (uint32_t off = 0; off < total;) {
+        std::string_view piece = storage::ItemDataAt(it, off);
+        off += static_cast<uint32_t>(piece.size());
+        out->Append(piece);
+      }
+      cache->Release(it);
     } else {
       out->Commit(static_cast<size_t>(w - p));
       // The item is released after its last piece is sent.
@@ -332,6 +372,17 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
     }
     if (verbose) {
       LOG(INFO) << '>' << conn_id << " sending key " << key;
+    }
+    const char* key_end = key.data() + key.size();
+    if (out->size() > max_output && key_end != keys_end) {
+      // Output limit: serve the rest of the key list (parsed again from the input) once the
+      // output has drained; the reply is not terminated until then.
+      multi = cmd;
+      multi.keys = {};
+      multi.more_keys = true;
+      keys_resume_at = key_end;
+      phase = Phase::kKeys;
+      return;
     }
   }
   if (cmd.more_keys) {
@@ -490,6 +541,8 @@ void Session::State::Stats(const Command& cmd, OutBuf* out) {
     }
   } else if (sub == "cachedump") {
     FormatCacheDump(*ctx, rest, out);
+  } else if (sub == "conns") {
+    FormatConnsStats(*ctx, conn_id, out);
   } else {
     Reply(out, wire::kError);
   }

@@ -104,6 +104,7 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
   w.Num("store_no_memory", t.store_no_memory);
   w.Num("auth_cmds", t.auth_cmds);
   w.Num("auth_errors", t.auth_errors);
+  if (ctx.options.idle_timeout > 0) w.Num("idle_kicks", t.idle_kicks);
   w.Num("bytes_read", t.bytes_read);
   w.Num("bytes_written", t.bytes_written);
   w.Num("limit_maxbytes", ctx.options.limit_maxbytes);
@@ -267,6 +268,21 @@ void FormatCacheDump(const SharedContext& ctx, std::string_view args, OutBuf* ou
                     out->Append(line);
                   });
   out->Append(wire::kEnd);
+}
+
+void FormatConnsStats(const SharedContext& ctx, int caller_conn_id, OutBuf* out) {
+  StatWriter w(out);
+  if (ctx.list_conns) {
+    for (const ConnDescription& c : ctx.list_conns(caller_conn_id)) {
+      w.Prefix(std::to_string(c.fd) + ":");
+      if (c.udp) w.Str("UDP", "UDP");
+      w.Str("addr", c.addr);
+      if (!c.listen_addr.empty()) w.Str("listen_addr", c.listen_addr);
+      w.Str("state", c.state);
+      w.Num("secs_since_last_cmd", c.secs_since_last_cmd);
+    }
+  }
+  w.End();
 }
 
 }  // namespace mcd::handler

@@ -2,13 +2,17 @@
 
 #include <errno.h>
 #include <glog/logging.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <climits>
 #include <cstring>
+#include <iterator>
+#include <string_view>
 
+#include "sock_addr.h"
 #include "worker.h"
 
 namespace mcd::server {
@@ -18,13 +22,18 @@ namespace {
 constexpr size_t kDirectReadMin = 16 * 1024;
 constexpr int kMaxIov = IOV_MAX;
 
+// States reported by `stats conns`, indexed by the low byte of Connection::activity_.
+constexpr std::string_view kStateNames[] = {"conn_read", "conn_nread", "conn_swallow",
+                                            "conn_mwrite", "conn_closing"};
+
 }  // namespace
 
 Connection::Connection(Worker* worker, int fd)
     : worker_(worker),
       fd_(fd),
       session_(worker->ctx(), worker->thread_stats(), fd),
-      out_(&handler::ReleaseItemRef, worker->ctx()->cache, worker->out_pool()) {}
+      out_(&handler::ReleaseItemRef, worker->ctx()->cache, worker->out_pool()),
+      activity_(uint64_t{worker->ctx()->clock->Now()} << 8) {}
 
 Connection::~Connection() {
   if (read_ev_ != nullptr) event_free(read_ev_);
@@ -59,7 +68,36 @@ void Connection::OnWrite(evutil_socket_t, short, void* arg) {
     c->worker_->Close(c);
     return;
   }
+  c->NoteActivity(false);
   c->UpdateInterest();
+}
+
+void Connection::NoteActivity(bool command) {
+  uint64_t state = 0;
+  if (closing_) {
+    state = 4;
+  } else if (!out_.empty()) {
+    state = 3;
+  } else {
+    std::string_view name = session_.ConnStateName();
+    state = name == kStateNames[1] ? 1 : name == kStateNames[2] ? 2 : 0;
+  }
+  uint64_t when = command ? uint64_t{worker_->ctx()->clock->Now()}
+                          : activity_.load(std::memory_order_relaxed) >> 8;
+  activity_.store(when << 8 | state, std::memory_order_relaxed);
+}
+
+handler::ConnDescription Connection::Describe(RelTime now) const {
+  handler::ConnDescription d;
+  d.fd = fd_;
+  d.addr = PeerAddr(fd_, "tcp");
+  d.listen_addr = LocalAddr(fd_, "tcp");
+  uint64_t a = activity_.load(std::memory_order_relaxed);
+  size_t state = static_cast<size_t>(a & 0xff);
+  d.state = kStateNames[state < std::size(kStateNames) ? state : 0];
+  RelTime last = static_cast<RelTime>(a >> 8);
+  d.secs_since_last_cmd = now > last ? now - last : 0;
+  return d;
 }
 
 void Connection::HandleRead(bool resume) {
@@ -78,6 +116,7 @@ void Connection::HandleRead(bool resume) {
         ts->bytes_read.Add(static_cast<uint64_t>(n));
         session_.DataWritten(static_cast<size_t>(n), &out_);
         if (!Flush()) return;
+        NoteActivity(false);
         UpdateInterest();
         return;
       }
@@ -104,21 +143,27 @@ void Connection::HandleRead(bool resume) {
     }
   }
 
-  size_t used =
-      session_.Consume(std::string_view(buf, have), &out_, worker_->options().reqs_per_event);
+  const size_t max_out = worker_->options().max_pending_output;
+  size_t used = session_.Consume(std::string_view(buf, have), &out_,
+                                 worker_->options().reqs_per_event, max_out);
   if (used < have) pending_.assign(buf + used, have - used);
+  const bool more = !session_.want_close() && session_.yielded() && !eof;
   if (session_.want_close()) {
     closing_ = true;
     pending_.clear();
-  } else if (session_.yielded() && !eof) {
-    ts->conn_yields.Add();
-    event_active(resume_ev_, 0, 0);
   }
   if (!Flush()) return;
   if (eof || (closing_ && out_.empty())) {
     worker_->Close(this);
     return;
   }
+  // Yielded (-R or the output limit): go on at the next loop turn if the output has drained
+  // below the limit; otherwise UpdateInterest stops reading and resumes once it has.
+  if (more && out_.size() <= max_out) {
+    ts->conn_yields.Add();
+    event_active(resume_ev_, 0, 0);
+  }
+  NoteActivity(true);
   UpdateInterest();
 }
 
@@ -163,6 +208,13 @@ void Connection::UpdateInterest() {
     }
     reading_ = want_read;
   }
+  if (worker_->stopping_gracefully() && Quiescent()) worker_->Close(this);
+}
+
+bool Connection::Quiescent() const {
+  if (!WaitingForCommand() || !pending_.empty()) return false;
+  int unread = 0;  // bytes the client sent that were not read yet (graceful stop only)
+  return ioctl(fd_, FIONREAD, &unread) != 0 || unread == 0;
 }
 
 }  // namespace mcd::server

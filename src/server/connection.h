@@ -4,12 +4,15 @@
 // from the previous read; a large data block is read straight into the item being stored.
 // Writes: everything the Session produced for one read leaves in one writev (more only if the
 // kernel takes less). Backpressure: while more than max_pending_output bytes wait to be sent, the
-// connection is not read. Fairness: at most reqs_per_event commands per event; the rest waits for
-// the next loop turn (conn_yields).
+// connection is not read, and the Session stops producing output past the same limit (the rest of
+// the input waits in pending_ until the output drains). Fairness: at most reqs_per_event commands
+// per event; the rest waits for the next loop turn (conn_yields).
 #pragma once
 
 #include <event2/event.h>
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "mcd/handler/session.h"
@@ -29,6 +32,17 @@ class Connection {
   // Registers the events; false if libevent refused.
   bool Start();
   int fd() const { return fd_; }
+  // The `stats conns` entry. Thread-safe while the connection exists (the worker destroys it
+  // only under the lock Worker::DescribeConns holds).
+  handler::ConnDescription Describe(RelTime now) const;
+  // Worker thread only. When the last command was read (cached clock), for -o idle_timeout.
+  RelTime last_active() const {
+    return static_cast<RelTime>(activity_.load(std::memory_order_relaxed) >> 8);
+  }
+  // Waiting for a command with nothing to send: the state in which idle_timeout may close it.
+  bool WaitingForCommand() const { return out_.empty() && !closing_ && !session_.InCommand(); }
+  // Nothing read and unprocessed, nothing to send: a graceful stop may close it now.
+  bool Quiescent() const;
 
  private:
   static void OnRead(evutil_socket_t fd, short what, void* arg);
@@ -39,9 +53,14 @@ class Connection {
   void HandleRead(bool resume);
   // Sends pending output; returns false if the connection failed and was closed.
   bool Flush();
-  // Enables/disables reading and write interest from the output and session state.
+  // Enables/disables reading and write interest from the output and session state. During a
+  // graceful stop it closes (and destroys) a connection left Quiescent(): callers return right
+  // after it.
   void UpdateInterest();
   void CloseSoon();
+  // Publishes the state after a read (and the time of it, when `command` is true) for
+  // `stats conns`: one relaxed store.
+  void NoteActivity(bool command);
 
   Worker* worker_;
   int fd_;
@@ -54,6 +73,9 @@ class Connection {
   bool reading_ = false;
   bool writing_ = false;
   bool closing_ = false;
+  // For `stats conns`: (time of the last read << 8) | state index; written by the worker thread
+  // only, read by any thread.
+  std::atomic<uint64_t> activity_{0};
 };
 
 }  // namespace mcd::server

@@ -10,13 +10,19 @@
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 
 #include "mcd/protocol/wire.h"
+#include "sock_addr.h"
 #include "worker.h"
 
 namespace mcd::server {
@@ -56,14 +62,36 @@ struct Server::Impl {
   size_t next_worker = 0;
   int stop_fd = -1;
   event* stop_ev = nullptr;
+  // What the stop_fd wake-up asks for: 0 nothing, kStopGraceful, kStopNow (the stronger wins).
+  std::atomic<int> stop_mode{0};
+  event* drain_ev = nullptr;  // graceful stop: polls the workers until drained or the deadline
+  std::chrono::steady_clock::time_point drain_deadline;
   event* tick_ev = nullptr;
   std::function<void()> tick;
+  // UDP sockets: one group per bound address, one socket per worker in each group.
+  std::vector<std::vector<int>> udp_groups;
+  // The unix socket file we created (-s), removed at exit if it is still ours.
+  bool unix_bound = false;
+  dev_t unix_dev = 0;
+  ino_t unix_ino = 0;
+  // `stats conns` entries of the listeners, fixed when Run() starts the workers.
+  std::vector<handler::ConnDescription> listener_descs;
 
   static void OnAccept(evutil_socket_t fd, short, void* arg);
   static void OnStop(evutil_socket_t fd, short, void* arg);
   static void OnTick(evutil_socket_t, short, void* arg);
+  static void OnDrainCheck(evutil_socket_t, short, void* arg);
   bool BindOne(const HostPort& hp);
+  bool BindUdp(const std::string& host, int port);
+  bool BindUnix();
+  std::vector<handler::ConnDescription> ListConns(int caller_conn_id);
+  void BeginGracefulStop();
 };
+
+namespace {
+constexpr int kStopGraceful = 1;
+constexpr int kStopNow = 2;
+}  // namespace
 
 Server::Server(const ServerOptions& options, handler::SharedContext* ctx)
     : impl_(std::make_unique<Impl>()) {
@@ -82,8 +110,22 @@ Server::Server(const ServerOptions& options, handler::SharedContext* ctx)
 Server::~Server() {
   for (event* ev : impl_->listen_evs) event_free(ev);
   for (int fd : impl_->listen_fds) ::close(fd);
+  if (impl_->unix_bound) {
+    // Unlike memcached, remove the socket file at exit, unless another server replaced it.
+    struct stat st {};
+    const char* path = impl_->options.unix_socket.c_str();
+    if (lstat(path, &st) == 0 && st.st_dev == impl_->unix_dev && st.st_ino == impl_->unix_ino) {
+      ::unlink(path);
+    }
+  }
   impl_->workers.clear();
+  for (const auto& group : impl_->udp_groups) {
+    for (int fd : group) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
   if (impl_->tick_ev != nullptr) event_free(impl_->tick_ev);
+  if (impl_->drain_ev != nullptr) event_free(impl_->drain_ev);
   event_free(impl_->stop_ev);
   ::close(impl_->stop_fd);
   event_base_free(impl_->base);
@@ -133,12 +175,122 @@ bool Server::Impl::BindOne(const HostPort& hp) {
   return any;
 }
 
+bool Server::Impl::BindUdp(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_flags = AI_PASSIVE | AI_ADDRCONFIG;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* res = nullptr;
+  std::string port_str = std::to_string(port);
+  int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port_str.c_str(), &hints, &res);
+  if (rc != 0) {
+    LOG(ERROR) << "getaddrinfo(" << host << ":" << port << "): " << gai_strerror(rc);
+    return false;
+  }
+  const int one = 1;
+  auto open_socket = [&](const addrinfo* ai, bool reuseport) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      int err = errno;
+      ::close(fd);
+      errno = err;
+      return -1;
+    }
+    return fd;
+  };
+  bool ok = true;
+  bool any = false;
+  for (addrinfo* ai = res; ai != nullptr && ok; ai = ai->ai_next) {
+    // Probe with a plain bind: it fails if any other socket holds the port, so a taken port is
+    // refused although the group below shares it with SO_REUSEPORT (see udp.h).
+    int probe = open_socket(ai, false);
+    if (probe < 0) {
+      if (errno == EADDRINUSE) {
+        PLOG(ERROR) << "failed to listen on UDP port " << port;
+        ok = false;
+      }
+      continue;
+    }
+    ::close(probe);
+    std::vector<int> group;
+    for (int i = 0; i < options.threads; ++i) {
+      int fd = open_socket(ai, true);
+      if (fd < 0) {
+        PLOG(ERROR) << "failed to listen on UDP port " << port;
+        ok = false;
+        break;
+      }
+      group.push_back(fd);
+    }
+    if (!ok) {
+      for (int fd : group) ::close(fd);
+      break;
+    }
+    udp_groups.push_back(std::move(group));
+    any = true;
+  }
+  freeaddrinfo(res);
+  return ok && any;
+}
+
+bool Server::Impl::BindUnix() {
+  const std::string& path = options.unix_socket;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    LOG(ERROR) << "unix socket path too long: " << path;
+    return false;
+  }
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  // As memcached: a socket file left at the path (by a crashed or even a running server) is
+  // replaced; any other kind of file makes bind fail.
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    PLOG(ERROR) << "socket";
+    return false;
+  }
+  // bind creates the file under the umask, so the umask makes its mode (0777 & -a mask).
+  mode_t old_mask = umask(static_cast<mode_t>(~options.unix_mask & 0777));
+  int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  umask(old_mask);
+  if (rc != 0 || listen(fd, options.backlog) != 0) {
+    PLOG(ERROR) << "failed to listen on UNIX socket: " << path;
+    ::close(fd);
+    return false;
+  }
+  if (lstat(path.c_str(), &st) == 0) {
+    unix_bound = true;
+    unix_dev = st.st_dev;
+    unix_ino = st.st_ino;
+  }
+  listen_fds.push_back(fd);
+  return true;
+}
+
 bool Server::Listen() {
-  if (impl_->options.port == 0 && impl_->options.listen.empty()) return true;
-  std::vector<std::string> entries = impl_->options.listen;
-  if (entries.empty()) entries.push_back("");
-  for (const std::string& e : entries) {
-    if (!impl_->BindOne(SplitListen(e, impl_->options.port))) return false;
+  Impl& m = *impl_;
+  if (!m.options.unix_socket.empty()) {
+    // As memcached, -s replaces the TCP and UDP listeners.
+    if (!m.BindUnix()) return false;
+  } else {
+    std::vector<std::string> entries = m.options.listen;
+    if (entries.empty()) entries.push_back("");
+    if (m.options.udp_port != 0) {
+      for (const std::string& e : entries) {
+        if (!m.BindUdp(SplitListen(e, m.options.udp_port).host, m.options.udp_port)) {
+          return false;
+        }
+      }
+    }
+    if (m.options.port == 0 && m.options.listen.empty()) return true;
+    for (const std::string& e : entries) {
+      if (!m.BindOne(SplitListen(e, m.options.port))) return false;
+    }
   }
   for (int fd : impl_->listen_fds) {
     event* ev = event_new(impl_->base, fd, EV_READ | EV_PERSIST, &Impl::OnAccept, impl_.get());
@@ -154,6 +306,7 @@ int Server::BoundPort() const {
   socklen_t len = sizeof(ss);
   if (getsockname(impl_->listen_fds[0], reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
   if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  if (ss.ss_family != AF_INET6) return 0;
   return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
 }
 
@@ -162,6 +315,21 @@ void Server::Run() {
   for (int i = 0; i < m.options.threads; ++i) {
     m.workers.push_back(std::make_unique<Worker>(i, m.options, m.ctx, m.ctx->stats->Thread(i)));
   }
+  for (auto& group : m.udp_groups) {
+    for (size_t i = 0; i < group.size() && i < m.workers.size(); ++i) {
+      m.workers[i]->AddUdpSocket(group[i]);
+      group[i] = -1;  // the worker owns it now
+    }
+  }
+  // Snapshot for `stats conns` (listen_fds may change while the workers run).
+  for (int fd : m.listen_fds) {
+    handler::ConnDescription d;
+    d.fd = fd;
+    d.addr = LocalAddr(fd, "tcp");
+    d.state = "conn_listening";
+    m.listener_descs.push_back(std::move(d));
+  }
+  m.ctx->list_conns = [&m](int caller) { return m.ListConns(caller); };
   for (auto& w : m.workers) w->Start();
   if (m.tick) {
     m.tick_ev = event_new(m.base, -1, EV_PERSIST, &Impl::OnTick, &m);
@@ -170,19 +338,71 @@ void Server::Run() {
   }
   event_base_dispatch(m.base);
   for (auto& w : m.workers) w->StopAndJoin();
+  m.ctx->list_conns = nullptr;
+}
+
+std::vector<handler::ConnDescription> Server::Impl::ListConns(int caller_conn_id) {
+  const RelTime now = ctx->clock->Now();
+  std::vector<handler::ConnDescription> out = listener_descs;
+  for (auto& d : out) d.secs_since_last_cmd = now > ctx->started ? now - ctx->started : 0;
+  for (auto& w : workers) w->DescribeConns(now, caller_conn_id, &out);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.fd < b.fd; });
+  for (auto& d : out) {
+    if (d.fd == caller_conn_id) d.state = "conn_parse_cmd";
+  }
+  return out;
 }
 
 void Server::Stop() {
+  impl_->stop_mode.store(kStopNow);
+  uint64_t one = 1;
+  ssize_t ignored = ::write(impl_->stop_fd, &one, sizeof(one));
+  (void)ignored;
+}
+
+void Server::StopGraceful() {
+  int none = 0;
+  // Lock-free atomics are async-signal-safe; a pending immediate stop is not weakened.
+  impl_->stop_mode.compare_exchange_strong(none, kStopGraceful);
   uint64_t one = 1;
   ssize_t ignored = ::write(impl_->stop_fd, &one, sizeof(one));
   (void)ignored;
 }
 
 void Server::Impl::OnStop(evutil_socket_t fd, short, void* arg) {
+  Impl& m = *static_cast<Impl*>(arg);
   uint64_t v;
   ssize_t ignored = ::read(fd, &v, sizeof(v));
   (void)ignored;
-  event_base_loopbreak(static_cast<Impl*>(arg)->base);
+  if (m.stop_mode.load() == kStopGraceful) {
+    if (m.drain_ev == nullptr) m.BeginGracefulStop();
+    return;
+  }
+  event_base_loopbreak(m.base);
+}
+
+void Server::Impl::BeginGracefulStop() {
+  std::fputs("Gracefully stopping\n", stderr);  // memcached's words, on stderr at any -v
+  for (event* ev : listen_evs) event_free(ev);
+  for (int fd : listen_fds) ::close(fd);
+  listen_evs.clear();
+  listen_fds.clear();
+  ctx->stats->Server().accepting_conns.store(false, std::memory_order_relaxed);
+  for (auto& w : workers) w->StopGracefully();
+  drain_deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options.drain_timeout_ms);
+  drain_ev = event_new(base, -1, EV_PERSIST, &Impl::OnDrainCheck, this);
+  timeval every{0, 20 * 1000};
+  event_add(drain_ev, &every);
+}
+
+void Server::Impl::OnDrainCheck(evutil_socket_t, short, void* arg) {
+  Impl& m = *static_cast<Impl*>(arg);
+  bool drained = std::all_of(m.workers.begin(), m.workers.end(),
+                             [](const std::unique_ptr<Worker>& w) { return w->GracefullyDone(); });
+  if (drained || std::chrono::steady_clock::now() >= m.drain_deadline) {
+    event_base_loopbreak(m.base);
+  }
 }
 
 void Server::Impl::OnTick(evutil_socket_t, short, void* arg) { static_cast<Impl*>(arg)->tick(); }

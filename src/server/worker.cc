@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "connection.h"
+#include "udp.h"
 
 namespace mcd::server {
 
@@ -24,11 +25,22 @@ Worker::Worker(int id, const ServerOptions& options, handler::SharedContext* ctx
   PCHECK(notify_fd_ >= 0) << "eventfd";
   notify_ev_ = event_new(base_, notify_fd_, EV_READ | EV_PERSIST, &Worker::OnNotify, this);
   CHECK(notify_ev_ != nullptr && event_add(notify_ev_, nullptr) == 0);
+  if (options_.idle_timeout > 0) {
+    // One timer per worker; connections only record the (cached) time of their last activity.
+    idle_ev_ = event_new(base_, -1, EV_PERSIST, &Worker::OnIdleSweep, this);
+    timeval one_sec{1, 0};
+    CHECK(idle_ev_ != nullptr && event_add(idle_ev_, &one_sec) == 0);
+  }
 }
 
 Worker::~Worker() {
   StopAndJoin();
-  conns_.clear();
+  {
+    std::lock_guard<std::mutex> lock(conns_mu_);
+    conns_.clear();
+  }
+  udp_.clear();
+  if (idle_ev_ != nullptr) event_free(idle_ev_);
   event_free(notify_ev_);
   ::close(notify_fd_);
   event_base_free(base_);
@@ -68,8 +80,12 @@ void Worker::StopAndJoin() {
     ::close(fd);
     ctx_->stats->Server().curr_connections.fetch_sub(1, std::memory_order_relaxed);
   }
-  size_t open = conns_.size();
-  conns_.clear();
+  size_t open;
+  {
+    std::lock_guard<std::mutex> lock(conns_mu_);
+    open = conns_.size();
+    conns_.clear();
+  }
   ctx_->stats->Server().curr_connections.fetch_sub(open, std::memory_order_relaxed);
 }
 
@@ -97,6 +113,7 @@ void Worker::DrainQueue() {
     std::lock_guard<std::mutex> lock(mu_);
     fds.swap(queue_);
     stop = stopping_;
+    graceful_ = graceful_ || graceful_requested_;
   }
   if (stop) {
     for (int fd : fds) {
@@ -118,8 +135,10 @@ void Worker::DrainQueue() {
       LOG(INFO) << "<" << fd << " new auto-negotiating client connection";
     }
     Connection* raw = conn.get();
+    std::lock_guard<std::mutex> lock(conns_mu_);
     conns_.emplace(raw, std::move(conn));
   }
+  if (graceful_) CloseQuiescent();
 }
 
 void Worker::Close(Connection* conn) {
@@ -127,7 +146,64 @@ void Worker::Close(Connection* conn) {
     LOG(INFO) << "<" << conn->fd() << " connection closed.";
   }
   ctx_->stats->Server().curr_connections.fetch_sub(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(conns_mu_);
   conns_.erase(conn);
+  if (graceful_ && conns_.empty()) graceful_done_.store(true, std::memory_order_release);
+}
+
+void Worker::AddUdpSocket(int fd) {
+  auto u = std::make_unique<UdpSocket>(this, fd);
+  if (!u->Start()) {
+    LOG(ERROR) << "cannot register UDP socket " << fd;
+    return;  // the UdpSocket destructor closes fd
+  }
+  udp_.push_back(std::move(u));
+}
+
+void Worker::DescribeConns(RelTime now, int caller_conn_id,
+                           std::vector<handler::ConnDescription>* out) {
+  for (const auto& u : udp_) out->push_back(u->Describe(now, caller_conn_id));
+  std::lock_guard<std::mutex> lock(conns_mu_);
+  for (const auto& [raw, conn] : conns_) out->push_back(conn->Describe(now));
+}
+
+void Worker::StopGracefully() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    graceful_requested_ = true;
+  }
+  uint64_t one = 1;
+  ssize_t ignored = ::write(notify_fd_, &one, sizeof(one));
+  (void)ignored;
+}
+
+void Worker::CloseQuiescent() {
+  std::vector<Connection*> done;
+  for (const auto& [raw, conn] : conns_) {
+    if (raw->Quiescent()) done.push_back(raw);
+  }
+  for (Connection* c : done) Close(c);
+  if (conns_.empty()) graceful_done_.store(true, std::memory_order_release);
+}
+
+void Worker::OnIdleSweep(evutil_socket_t, short, void* arg) {
+  static_cast<Worker*>(arg)->KickIdle();
+}
+
+void Worker::KickIdle() {
+  const RelTime now = ctx_->clock->Now();
+  const RelTime limit = static_cast<RelTime>(options_.idle_timeout);
+  std::vector<Connection*> idle;
+  for (const auto& [raw, conn] : conns_) {
+    // The clock ticks once a second, so "more than" keeps a client idle for at least the limit.
+    if (raw->WaitingForCommand() && now > raw->last_active() && now - raw->last_active() > limit) {
+      idle.push_back(raw);
+    }
+  }
+  for (Connection* c : idle) {
+    thread_stats_->idle_kicks.Add();
+    Close(c);
+  }
 }
 
 }  // namespace mcd::server

@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -23,6 +24,7 @@
 namespace mcd::server {
 
 class Connection;
+class UdpSocket;
 
 class Worker {
  public:
@@ -37,6 +39,16 @@ class Worker {
   void StopAndJoin();
   // Hands an accepted, non-blocking socket to this worker. Thread-safe (called by the master).
   void Adopt(int fd);
+  // Gives this worker a bound UDP socket to serve (takes ownership). Call before Start().
+  void AddUdpSocket(int fd);
+  // Appends the `stats conns` entries of this worker's connections and UDP sockets.
+  // Thread-safe: holds conns_mu_, under which connections are added and destroyed.
+  void DescribeConns(RelTime now, int caller_conn_id, std::vector<handler::ConnDescription>* out);
+  // Graceful stop: closes the connections that are between commands with nothing to send and
+  // lets the others close themselves as soon as they are (Connection::UpdateInterest).
+  // Thread-safe. GracefullyDone() turns true once no connection is left.
+  void StopGracefully();
+  bool GracefullyDone() const { return graceful_done_.load(std::memory_order_acquire); }
 
   // --- used by Connection, on the worker thread --------------------------------------------
   event_base* base() { return base_; }
@@ -50,6 +62,8 @@ class Worker {
   void NoteServed() { ++served_; }
   // Closes and frees a connection.
   void Close(Connection* conn);
+  // A graceful stop is under way: connections close once they have nothing left to do.
+  bool stopping_gracefully() const { return graceful_; }
 
   static constexpr size_t kReadBufferSize = 64 * 1024;
 
@@ -58,6 +72,10 @@ class Worker {
   void Loop();
   static void OnNotify(evutil_socket_t fd, short what, void* arg);
   void DrainQueue();
+  static void OnIdleSweep(evutil_socket_t fd, short what, void* arg);
+  // Closes the connections idle for longer than options_.idle_timeout (counted in idle_kicks).
+  void KickIdle();
+  void CloseQuiescent();
 
   int id_;
   const ServerOptions& options_;
@@ -73,10 +91,19 @@ class Worker {
   OutBlockPool out_pool_;   // before conns_: connections return their blocks when destroyed
 
   std::mutex mu_;
-  std::vector<int> queue_;  // accepted fds waiting to be adopted; guarded by mu_
-  bool stopping_ = false;   // guarded by mu_
+  std::vector<int> queue_;           // accepted fds waiting to be adopted; guarded by mu_
+  bool stopping_ = false;            // guarded by mu_
+  bool graceful_requested_ = false;  // guarded by mu_
 
-  std::unordered_map<Connection*, std::unique_ptr<Connection>> conns_;  // worker thread only
+  bool graceful_ = false;                   // worker thread only
+  std::atomic<bool> graceful_done_{false};  // set by the worker thread, read by the master
+  event* idle_ev_ = nullptr;                // once-a-second sweep when idle_timeout > 0
+
+  // Changed only under conns_mu_ (so DescribeConns may read it from another thread); the
+  // worker thread reads it without the lock.
+  std::mutex conns_mu_;
+  std::unordered_map<Connection*, std::unique_ptr<Connection>> conns_;
+  std::vector<std::unique_ptr<UdpSocket>> udp_;  // fixed once the thread starts
 };
 
 }  // namespace mcd::server

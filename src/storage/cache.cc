@@ -22,6 +22,7 @@ SlabOptions ToSlabOptions(const CacheOptions& o) {
   s.growth_factor = o.growth_factor;
   s.slab_chunk_max = o.slab_chunk_max;
   s.prealloc = o.prealloc;
+  s.large_pages = o.large_pages;
   return s;
 }
 

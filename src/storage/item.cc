@@ -15,6 +15,12 @@ uint64_t ItemCas(const Item* item) {
 }
 RelTime ItemExptime(const Item* item) { return item->load_exptime(); }
 
+// Readers check after taking their reference, so the count stays below this plus the number of
+// threads that can be between Get() and this check: far below 65535.
+constexpr uint16_t kHeavilyReferenced = 0xC000;
+
+bool ItemHeavilyReferenced(const Item* item) { return item->refs() >= kHeavilyReferenced; }
+
 std::string_view ItemDataAt(const Item* item, uint32_t offset) {
   uint32_t total = item->nbytes + 2;
   if ((item->flags() & kItemChunked) == 0) {

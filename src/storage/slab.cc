@@ -28,7 +28,10 @@ SlabAllocator::SlabAllocator(const SlabOptions& options)
   while (id < kMaxClasses - 1 && size < chunk_max) {
     ++id;
     classes_[id].size = static_cast<uint32_t>(size);
-    uint64_t next = AlignUp8(static_cast<uint64_t>(static_cast<double>(size) * factor));
+    // In double first: a huge or infinite factor (memcached accepts -f inf) must end the list
+    // here, not overflow the conversion to an integer.
+    const double grown = static_cast<double>(size) * factor;
+    uint64_t next = grown >= chunk_max ? chunk_max : AlignUp8(static_cast<uint64_t>(grown));
     size = std::max(next, size + 8);
   }
   ++id;
@@ -45,6 +48,8 @@ SlabAllocator::SlabAllocator(const SlabOptions& options)
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (mem == MAP_FAILED) throw std::bad_alloc();
   base_ = static_cast<char*>(mem);
+  // A hint only: without transparent huge pages the region simply keeps normal pages.
+  if (options.large_pages) madvise(base_, mapped_bytes_, MADV_HUGEPAGE);
   if (options.prealloc) {
     for (uint64_t off = 0; off < limit_pages_ * page_size_; off += 4096) base_[off] = 0;
   }

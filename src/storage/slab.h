@@ -49,6 +49,7 @@ struct SlabOptions {
   double growth_factor = 1.25;
   uint32_t slab_chunk_max = 0;  // 0 = page_size / 2
   bool prealloc = false;
+  bool large_pages = false;  // madvise(MADV_HUGEPAGE) on the region, before any page is touched
 };
 
 // Per-class event counters, maintained by the cache's eviction sweep under the class lock.

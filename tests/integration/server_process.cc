@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,6 +85,21 @@ int ConnectWithTimeout(int port, Duration timeout) {
   return fd;
 }
 
+// Connect to a unix socket (local, so it completes or fails at once); returns the fd or -1.
+int ConnectUnix(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) return -1;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
@@ -137,8 +153,11 @@ ServerProcess::~ServerProcess() {
   for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
     port_ = FreePort();
     if (port_ == 0) return ::testing::AssertionFailure() << "no free port";
-    std::vector<std::string> argv = {binary, "-p", std::to_string(port_), "-l", "127.0.0.1",
-                                     "-U",   "0"};
+    std::vector<std::string> argv = {binary, "-p", std::to_string(port_), "-l", "127.0.0.1"};
+    if (add_udp_off_) {
+      argv.push_back("-U");
+      argv.push_back("0");
+    }
     if (add_user_ && ::geteuid() == 0) {
       argv.push_back("-u");
       argv.push_back("nobody");
@@ -200,7 +219,8 @@ ServerProcess::~ServerProcess() {
       return ::testing::AssertionFailure()
              << "server exited during start-up (status " << status << "): " << out;
     }
-    int fd = ConnectWithTimeout(port_, Duration(200));
+    int fd = ready_unix_path_.empty() ? ConnectWithTimeout(port_, Duration(200))
+                                      : ConnectUnix(ready_unix_path_);
     if (fd >= 0) {
       ::close(fd);
       return ::testing::AssertionSuccess();
@@ -251,6 +271,10 @@ std::string ServerProcess::Output() const {
 
 Client::Client(int port, Duration timeout) : timeout_(timeout) {
   fd_ = ConnectWithTimeout(port, timeout);
+}
+
+Client::Client(const std::string& unix_path, Duration timeout) : timeout_(timeout) {
+  fd_ = ConnectUnix(unix_path);
 }
 
 Client::~Client() { Close(); }

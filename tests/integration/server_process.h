@@ -55,6 +55,11 @@ class ServerProcess {
   bool Running() const { return pid_ > 0; }
   // Whether Start() adds `-u nobody` when running as root (default true).
   void set_add_user(bool add) { add_user_ = add; }
+  // Whether Start() adds `-U 0` (default true); false starts the server with its UDP default.
+  void set_add_udp_off(bool add) { add_udp_off_ = add; }
+  // When set, Start() waits until this unix socket accepts connections instead of the TCP port
+  // (for servers started with `-s path`, which do not listen on TCP).
+  void set_ready_unix_path(std::string path) { ready_unix_path_ = std::move(path); }
 
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
@@ -68,12 +73,16 @@ class ServerProcess {
   int port_ = 0;
   std::string output_path_;
   bool add_user_ = true;
+  bool add_udp_off_ = true;
+  std::string ready_unix_path_;
 };
 
 class Client {
  public:
   // Connects to 127.0.0.1:port; check Connected() (or use Open()).
   explicit Client(int port, Duration timeout = Duration(5000));
+  // Connects to the unix socket at `path`.
+  explicit Client(const std::string& unix_path, Duration timeout = Duration(5000));
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

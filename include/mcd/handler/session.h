@@ -37,8 +37,20 @@ struct HandlerOptions {
   int threads = 4;
   uint64_t limit_maxbytes = 64ull << 20;
   bool track_sizes = false;  // -o track_sizes: `stats sizes` histogram
+  int idle_timeout = 0;      // -o idle_timeout: `stats` shows idle_kicks only when set
   // `stats settings`, in order: name, value (memcached's names).
   std::vector<std::pair<std::string, std::string>> settings;
+};
+
+// One entry of `stats conns`: a listening socket, a UDP socket or a client connection. The
+// server describes them (handler code never sees sockets); FormatConnsStats prints them.
+struct ConnDescription {
+  int fd = -1;
+  bool udp = false;         // a UDP socket: memcached prints "<fd>:UDP UDP" first
+  std::string addr;         // "tcp:127.0.0.1:40000", "tcp6:[::1]:11211", "udp:...", "unix:/path"
+  std::string listen_addr;  // the local address of a client connection; empty (not printed) else
+  std::string_view state;   // memcached's state name ("conn_read", ...); a static string
+  uint64_t secs_since_last_cmd = 0;
 };
 
 struct SharedContext {
@@ -50,6 +62,10 @@ struct SharedContext {
   std::atomic<int> verbosity{0};
   // Called for `shutdown` when enabled (may be empty).
   std::function<void(bool graceful)> shutdown;
+  // For `stats conns`: every listener and connection, by fd. `caller_conn_id` is the conn_id of
+  // the session asking (reported in state conn_parse_cmd). Set by the server before its workers
+  // start and thread-safe; empty means nothing is listed.
+  std::function<std::vector<ConnDescription>(int caller_conn_id)> list_conns;
 };
 
 // OutBuf release callback for item references: ctx is the storage::Cache*.
@@ -64,13 +80,18 @@ class Session {
 
   // Consumes as much of `in` as forms complete commands (and data blocks), appending replies to
   // `out`; returns the number of bytes consumed. Stops after max_commands commands (the caller
-  // yields and calls again), when the connection must close, or when no complete command is left.
-  // Bytes not consumed must be passed again, with more appended, on the next call.
-  size_t Consume(std::string_view in, OutBuf* out, int max_commands = 1 << 30);
+  // yields and calls again), once `out` holds more than max_output bytes (checked before each
+  // command and after each key of a retrieval, so one multiget line cannot queue gigabytes; the
+  // caller sends, and calls again once the output has drained), when the connection must close,
+  // or when no complete command is left. Bytes not consumed must be passed again, with more
+  // appended, on the next call.
+  size_t Consume(std::string_view in, OutBuf* out, int max_commands = 1 << 30,
+                 size_t max_output = SIZE_MAX);
 
   // The connection must be closed once `out` is sent (quit, protocol abuse).
   bool want_close() const;
-  // Consume() stopped because it reached max_commands, not because input ran out.
+  // Consume() stopped with input left because it reached max_commands or max_output, not because
+  // input ran out.
   bool yielded() const;
   // The caller needs no line-length limit of its own: Consume() closes on an over-long line.
 
@@ -79,6 +100,12 @@ class Session {
   // call DataWritten(n, out).
   std::span<char> DirectDataSpan();
   void DataWritten(size_t n, OutBuf* out);
+
+  // memcached's name for the state between two reads, for `stats conns`: "conn_nread" while a
+  // data block is awaited, "conn_swallow" while discarding one, else "conn_read".
+  std::string_view ConnStateName() const;
+  // Inside a command: its data block, a swallow, or a streamed key list is still to come.
+  bool InCommand() const;
 
  private:
   struct State;

@@ -16,5 +16,7 @@ void FormatSlabsStats(const SharedContext& ctx, OutBuf* out);
 void FormatSizesStats(const SharedContext& ctx, OutBuf* out);
 // `stats cachedump <class> <limit>`; args is "<class> <limit>".
 void FormatCacheDump(const SharedContext& ctx, std::string_view args, OutBuf* out);
+// `stats conns`, asked by the session with id caller_conn_id (see SharedContext::list_conns).
+void FormatConnsStats(const SharedContext& ctx, int caller_conn_id, OutBuf* out);
 
 }  // namespace mcd::handler

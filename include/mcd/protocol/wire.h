@@ -65,6 +65,7 @@ inline std::string_view ErrorReply(ParseError e) {
 
 namespace mcd::protocol::wire {
 inline constexpr std::string_view kShutdownDisabled = "ERROR: shutdown not enabled\r\n";
+inline constexpr std::string_view kShutdownBadMode = "CLIENT_ERROR invalid shutdown mode\r\n";
 }  // namespace mcd::protocol::wire
 
 namespace mcd::protocol::wire {

@@ -23,8 +23,15 @@ struct ServerOptions {
   int max_connections = 1024;       // -c
   int reqs_per_event = 20;          // -R
   int verbosity = 0;                // -v count
+  int udp_port = 0;                 // -U; 0 = no UDP listener (memcached's default since 1.5.6)
+  std::string unix_socket;          // -s; when set, the only listener (no TCP, no UDP)
+  int unix_mask = 0700;             // -a: permission bits of the unix socket file
   // Bytes of pending output above which a connection stops being read until it drains.
   size_t max_pending_output = 4 << 20;
+  // -o idle_timeout: seconds without activity after which a connection is closed; 0 = never.
+  int idle_timeout = 0;
+  // StopGraceful(): longest wait for busy connections to finish before Run() returns anyway.
+  int drain_timeout_ms = 5000;
 };
 
 class Server {
@@ -43,6 +50,10 @@ class Server {
   void Run();
   // Asks Run() to return. Async-signal-safe.
   void Stop();
+  // Graceful stop (SIGUSR1, `shutdown graceful`): closes the listeners at once, closes idle
+  // connections, lets the others finish the command they are in and send their replies, then
+  // Run() returns (after drain_timeout_ms at the latest). Async-signal-safe.
+  void StopGraceful();
   // fn runs on the master thread once a second while Run() runs (the clock tick). Call before
   // Run().
   void OnEverySecond(std::function<void()> fn);

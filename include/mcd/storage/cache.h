@@ -31,6 +31,7 @@ struct CacheOptions {
   bool use_cas = true;                  // -C turns off (cas reported as 0)
   bool evict = true;                    // -M turns off: out-of-memory error instead
   bool prealloc = false;                // -L: touch all pages at start
+  bool large_pages = false;             // -L: ask for transparent huge pages on the item memory
   bool start_maintainer = true;         // background thread for hash expansion (tests may drive
                                         // expansion by hand with MaintainOnce())
 };

@@ -26,5 +26,9 @@ RelTime ItemExptime(const Item* item);
 std::string_view ItemDataAt(const Item* item, uint32_t offset);
 // The same, writable, for filling an allocated item before Store().
 std::span<char> ItemMutableDataAt(Item* item, uint32_t offset);
+// True when the item already has so many references that a reader which would keep its own for
+// long (a queued reply) should copy the value and release it instead: the count is 16 bits, and
+// this keeps it far from overflowing however many replies name the same item.
+bool ItemHeavilyReferenced(const Item* item);
 
 }  // namespace mcd::storage

@@ -211,12 +211,15 @@ TEST(OptionsDefaults, RepeatedCallsStartFromDefaults) {
   Result a = Parse({"-p", "1234", "-vv", "-l", "127.0.0.1", "-o", "idle_timeout=5", "-C"});
   ASSERT_EQ(a.outcome, ParseOutcome::kRun) << a.message;
   EXPECT_EQ(a.options.tcp_port, 1234);
+  EXPECT_EQ(a.options.server.idle_timeout, 5);   // the workers' sweep
+  EXPECT_EQ(a.options.handler.idle_timeout, 5);  // `stats` shows idle_kicks
   Result b = Parse({"-l", "10.0.0.1"});
   ASSERT_EQ(b.outcome, ParseOutcome::kRun) << b.message;
   EXPECT_EQ(b.options.tcp_port, 11211);
   EXPECT_EQ(b.options.verbosity, 0);
   EXPECT_EQ(b.options.server.listen, std::vector<std::string>{"10.0.0.1"});
   EXPECT_EQ(b.options.ext.idle_timeout, 0);
+  EXPECT_EQ(b.options.server.idle_timeout, 0);
   EXPECT_TRUE(b.options.cache.use_cas);
 }
 
@@ -368,6 +371,7 @@ TEST(OptionsStructs, SwitchesAndStrings) {
   EXPECT_TRUE(r.options.lock_memory);
   EXPECT_TRUE(r.options.large_pages);
   EXPECT_TRUE(r.options.cache.prealloc);
+  EXPECT_TRUE(r.options.cache.large_pages);
   EXPECT_FALSE(r.options.watch_enabled);
   EXPECT_EQ(r.options.user, "nobody");
   EXPECT_EQ(r.options.pidfile, "/tmp/p.pid");
@@ -885,6 +889,25 @@ TEST(OptionsStructs, TrackSizesReachesTheHandler) {
   Result on = Parse({"-o", "track_sizes"});
   ASSERT_EQ(on.outcome, ParseOutcome::kRun) << on.message;
   EXPECT_TRUE(on.options.handler.track_sizes);
+}
+
+// Regression (found by tests/fuzz/fuzz_command_line): -f nan passed the growth factor check
+// (`nan <= 1.0` is false), leaving a factor from which no slab class size can be computed.
+TEST(OptionsRegression, GrowthFactorNanIsRefused) {
+  for (const char* f : {"nan", "NAN", "-nan", "nan(0x1)"}) {
+    Result r = Parse({"-f", f});
+    EXPECT_EQ(r.outcome, ParseOutcome::kError) << f;
+    EXPECT_EQ(r.exit_code, 1) << f;
+    EXPECT_NE(r.message.find("Factor must be greater than 1"), std::string::npos) << f;
+    Result long_form = Parse({"--slab-growth-factor=" + std::string(f)});
+    EXPECT_EQ(long_form.outcome, ParseOutcome::kError) << f;
+  }
+  // memcached accepts an infinite or huge factor (one class, then the largest); so does mcd.
+  for (const char* f : {"inf", "1e300"}) {
+    Result r = Parse({"-f", f});
+    ASSERT_EQ(r.outcome, ParseOutcome::kRun) << f << ": " << r.message;
+    EXPECT_GT(r.options.cache.growth_factor, 1e299) << f;
+  }
 }
 
 }  // namespace

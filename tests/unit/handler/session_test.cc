@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "mcd/storage/cache.h"
 
@@ -257,6 +258,33 @@ TEST_F(SessionTest, StatsSubcommands) {
 
 TEST_F(SessionTest, ShutdownDisabledByDefault) {
   EXPECT_EQ(Run("shutdown\r\n"), "ERROR: shutdown not enabled\r\n");
+}
+
+}  // namespace
+}  // namespace mcd::handler
+
+namespace mcd::handler {
+namespace {
+
+// `shutdown` with -A: no argument stops now, `graceful` drains first, anything else is refused
+// (memcached 1.6.18's replies), and the connection closes once a stop was asked for.
+TEST_F(SessionTest, ShutdownModes) {
+  std::vector<bool> calls;
+  ctx_.options.shutdown_enabled = true;
+  ctx_.shutdown = [&calls](bool graceful) { calls.push_back(graceful); };
+  EXPECT_EQ(Run("shutdown foo\r\nshutdown graceful now\r\n"),
+            "CLIENT_ERROR invalid shutdown mode\r\nCLIENT_ERROR invalid shutdown mode\r\n");
+  EXPECT_TRUE(calls.empty());
+  {
+    Session s(&ctx_, registry_.Thread(0), 7);
+    EXPECT_EQ(Feed(s, "shutdown   graceful  \r\nget a\r\n"), "");
+    EXPECT_TRUE(s.want_close());
+  }
+  EXPECT_EQ(Run("shutdown\r\n"), "");
+  EXPECT_EQ(calls, (std::vector<bool>{true, false}));
+  ctx_.options.shutdown_enabled = false;
+  EXPECT_EQ(Run("shutdown graceful\r\n"), "ERROR: shutdown not enabled\r\n");
+  EXPECT_EQ(calls.size(), 2u);
 }
 
 }  // namespace

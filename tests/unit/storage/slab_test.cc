@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <limits>
 #include <set>
 
 namespace mcd::storage {
@@ -37,6 +38,21 @@ TEST(SlabSizingTest, TinyFactorIsCappedAt63Classes) {
   EXPECT_EQ(slab.NumClasses(), kMaxClasses);
   EXPECT_EQ(slab.ChunkSize(1), 48u);  // 45 -> 48
   ExpectSaneClasses(slab, 512 * 1024, 1 << 20);
+}
+
+// Regression (found while fuzzing the command line): a growth factor so large that size * factor
+// does not fit in 64 bits (-f 1e300, -f inf, both accepted by memcached) was converted to an
+// integer anyway, which is undefined (UBSan: float-cast-overflow). Now it ends the list: one
+// class, then the largest chunk.
+TEST(SlabSizingTest, HugeOrInfiniteFactorGivesOneClassThenTheLargest) {
+  for (double f : {1e300, std::numeric_limits<double>::infinity(), 1e20}) {
+    SlabOptions o;
+    o.growth_factor = f;
+    SlabAllocator slab(o);
+    ASSERT_EQ(slab.NumClasses(), 2) << f;
+    EXPECT_EQ(slab.ChunkSize(1), 88u) << f;
+    ExpectSaneClasses(slab, 512 * 1024, 1 << 20);
+  }
 }
 
 TEST(SlabSizingTest, OddMinimumFactorAndPageSize) {

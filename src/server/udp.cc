@@ -1,0 +1,212 @@
+#include "udp.h"
+
+#include <errno.h>
+#include <glog/logging.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "sock_addr.h"
+#include "worker.h"
+
+namespace mcd::server {
+namespace {
+
+// Datagrams read per readable event before the loop serves the worker's other clients.
+constexpr int kDatagramsPerEvent = 32;
+
+uint16_t Get16(const char* p) {
+  return static_cast<uint16_t>((static_cast<uint8_t>(p[0]) << 8) | static_cast<uint8_t>(p[1]));
+}
+
+void Put16(uint16_t v, char* p) {
+  p[0] = static_cast<char>(v >> 8);
+  p[1] = static_cast<char>(v & 0xff);
+}
+
+// Length of the VALUE block at the start of `s` ("VALUE <key> <flags> <bytes>[ <cas>]\r\n",
+// data, "\r\n"), or 0 if `s` does not start with a complete one.
+size_t ValueBlockLength(std::string_view s) {
+  constexpr std::string_view kValue = "VALUE ";
+  if (s.substr(0, kValue.size()) != kValue) return 0;
+  size_t eol = s.find("\r\n");
+  if (eol == std::string_view::npos) return 0;
+  std::string_view line = s.substr(0, eol);
+  // Fields: VALUE, key, flags, bytes[, cas].
+  size_t pos = 0;
+  std::string_view bytes_field;
+  for (int field = 0; field < 4; ++field) {
+    size_t sp = line.find(' ', pos);
+    std::string_view tok = line.substr(pos, sp == std::string_view::npos ? sp : sp - pos);
+    if (field == 3) bytes_field = tok;
+    if (sp == std::string_view::npos) {
+      if (field < 3) return 0;
+      break;
+    }
+    pos = sp + 1;
+  }
+  if (bytes_field.empty()) return 0;
+  uint64_t bytes = 0;
+  for (char ch : bytes_field) {
+    if (ch < '0' || ch > '9' || bytes > (uint64_t{1} << 40)) return 0;
+    bytes = bytes * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  uint64_t total = eol + 2 + bytes + 2;
+  return total <= s.size() ? static_cast<size_t>(total) : 0;
+}
+
+}  // namespace
+
+bool ReadUdpHeader(std::string_view datagram, UdpHeader* out) {
+  if (datagram.size() < kUdpHeaderSize) return false;
+  const char* p = datagram.data();
+  out->request_id = Get16(p);
+  out->seq = Get16(p + 2);
+  out->total = Get16(p + 4);
+  out->reserved = Get16(p + 6);
+  return true;
+}
+
+void WriteUdpHeader(const UdpHeader& h, char out[kUdpHeaderSize]) {
+  Put16(h.request_id, out);
+  Put16(h.seq, out + 2);
+  Put16(h.total, out + 4);
+  Put16(h.reserved, out + 6);
+}
+
+std::vector<std::string_view> SplitUdpMessages(std::string_view reply) {
+  std::vector<std::string_view> msgs;
+  size_t off = 0;
+  while (off < reply.size()) {
+    size_t n = ValueBlockLength(reply.substr(off));
+    if (n == 0) break;
+    msgs.push_back(reply.substr(off, n));
+    off += n;
+  }
+  if (off < reply.size()) {
+    if (msgs.empty()) {
+      msgs.push_back(reply);
+    } else {
+      // What follows the last VALUE block (END) goes with it.
+      std::string_view& last = msgs.back();
+      last = reply.substr(static_cast<size_t>(last.data() - reply.data()));
+    }
+  }
+  return msgs;
+}
+
+UdpSocket::UdpSocket(Worker* worker, int fd)
+    : worker_(worker),
+      fd_(fd),
+      out_(&handler::ReleaseItemRef, worker->ctx()->cache, worker->out_pool()),
+      last_cmd_(worker->ctx()->clock->Now()) {}
+
+UdpSocket::~UdpSocket() {
+  if (read_ev_ != nullptr) event_free(read_ev_);
+  out_.Clear();
+  ::close(fd_);
+}
+
+bool UdpSocket::Start() {
+  read_ev_ = event_new(worker_->base(), fd_, EV_READ | EV_PERSIST, &UdpSocket::OnRead, this);
+  return read_ev_ != nullptr && event_add(read_ev_, nullptr) == 0;
+}
+
+void UdpSocket::OnRead(evutil_socket_t, short, void* arg) {
+  auto* u = static_cast<UdpSocket*>(arg);
+  u->worker_->NoteServed();
+  // The worker's read buffer (64 KB) holds any datagram (at most 65507 bytes of UDP payload).
+  char* buf = u->worker_->read_buffer();
+  const size_t cap = u->worker_->read_buffer_size();
+  for (int i = 0; i < kDatagramsPerEvent; ++i) {
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof(peer);
+    ssize_t n = ::recvfrom(u->fd_, buf, cap, 0, reinterpret_cast<sockaddr*>(&peer), &peer_len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // EAGAIN: drained; anything else is per datagram (e.g. ICMP errors) and passes
+    }
+    u->worker_->thread_stats()->bytes_read.Add(static_cast<uint64_t>(n));
+    u->HandleDatagram(std::string_view(buf, static_cast<size_t>(n)),
+                      reinterpret_cast<sockaddr*>(&peer), peer_len);
+  }
+}
+
+void UdpSocket::HandleDatagram(std::string_view datagram, const sockaddr* peer,
+                               socklen_t peer_len) {
+  UdpHeader h;
+  // memcached needs more than the header and exactly one datagram in the request.
+  if (datagram.size() <= kUdpHeaderSize || !ReadUdpHeader(datagram, &h) || h.total != 1) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::memcpy(&last_peer_, peer, std::min<size_t>(peer_len, sizeof(last_peer_)));
+    last_peer_len_ = peer_len;
+    last_cmd_ = worker_->ctx()->clock->Now();
+  }
+  handler::Session session(worker_->ctx(), worker_->thread_stats(), fd_);
+  std::string_view in = datagram.substr(kUdpHeaderSize);
+  std::string reply;
+  while (!in.empty()) {
+    // One command at a time: each command's reply is its own message.
+    size_t used = session.Consume(in, &out_, 1);
+    if (!out_.empty()) {
+      reply = out_.ToString();
+      out_.Clear();
+      for (std::string_view msg : SplitUdpMessages(reply)) {
+        SendMessage(h.request_id, msg, peer, peer_len);
+      }
+    }
+    if (used == 0 || session.want_close()) break;
+    in.remove_prefix(used);
+  }
+}
+
+void UdpSocket::SendMessage(uint16_t request_id, std::string_view msg, const sockaddr* peer,
+                            socklen_t peer_len) {
+  const size_t total = (msg.size() + kUdpMaxPayload - 1) / kUdpMaxPayload;
+  if (total > 0xffff) {
+    LOG(WARNING) << "UDP reply of " << msg.size() << " bytes needs too many datagrams; dropped";
+    return;
+  }
+  UdpHeader h;
+  h.request_id = request_id;
+  h.total = static_cast<uint16_t>(total);
+  char header[kUdpHeaderSize];
+  for (size_t seq = 0; seq < total; ++seq) {
+    h.seq = static_cast<uint16_t>(seq);
+    WriteUdpHeader(h, header);
+    std::string_view part = msg.substr(seq * kUdpMaxPayload, kUdpMaxPayload);
+    iovec iov[2] = {{header, kUdpHeaderSize}, {const_cast<char*>(part.data()), part.size()}};
+    msghdr mh{};
+    mh.msg_name = const_cast<sockaddr*>(peer);
+    mh.msg_namelen = peer_len;
+    mh.msg_iov = iov;
+    mh.msg_iovlen = 2;
+    ssize_t n = ::sendmsg(fd_, &mh, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) n = ::sendmsg(fd_, &mh, MSG_NOSIGNAL);
+    // A datagram the kernel refuses (full send buffer) is lost, as UDP may lose any datagram.
+    if (n > 0) worker_->thread_stats()->bytes_written.Add(static_cast<uint64_t>(n));
+  }
+}
+
+handler::ConnDescription UdpSocket::Describe(RelTime now, int caller_conn_id) const {
+  handler::ConnDescription d;
+  d.fd = fd_;
+  d.udp = true;
+  d.state = "conn_read";
+  std::string local = LocalAddr(fd_, "udp");
+  std::lock_guard<std::mutex> lock(mu_);
+  if (caller_conn_id == fd_ && last_peer_len_ != 0) {
+    d.addr = FormatSockAddr("udp", reinterpret_cast<const sockaddr*>(&last_peer_), last_peer_len_);
+    d.listen_addr = std::move(local);
+  } else {
+    d.addr = std::move(local);
+  }
+  d.secs_since_last_cmd = now > last_cmd_ ? now - last_cmd_ : 0;
+  return d;
+}
+
+}  // namespace mcd::server
