@@ -268,6 +268,13 @@ std::optional<int> Process::FinishStartUp() {
 
 std::optional<int> Process::DropPrivileges() {
   if (!switch_user_) return std::nullopt;
+  // mcd binds before switching user (so ports below 1024 work); the unix socket file must still
+  // belong to the user, as memcached's does, so that user can be reached by its group and can
+  // remove the file at exit.
+  if (!options_.unix_socket.empty() && ::lchown(options_.unix_socket.c_str(), uid_, gid_) != 0) {
+    Warn("failed to give " + options_.unix_socket + " to user " + options_.user + ": " +
+         ErrnoText());
+  }
   if (::setgroups(0, nullptr) != 0) {
     Warn("failed to drop the supplementary groups: " + ErrnoText());
     return kExitOsErr;

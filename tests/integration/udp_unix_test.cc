@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -479,6 +480,18 @@ TEST_F(UnixSocketTest, CommandsWorkWithDefaultMode0700AndNoTcp) {
   // -s replaces the TCP listener although -p and -l were given.
   Client tcp(server_.port(), Duration(500));
   EXPECT_FALSE(tcp.Connected());
+}
+
+// Regression: mcd binds before switching user, and the socket file stayed owned by root, so the
+// daemon (now `nobody`) could not remove it at exit. memcached's belongs to the -u user.
+TEST_F(UnixSocketTest, SocketFileBelongsToTheUserGivenWithU) {
+  if (::geteuid() != 0) GTEST_SKIP() << "-u only switches user when started as root";
+  const passwd* pw = ::getpwnam("nobody");
+  ASSERT_NE(pw, nullptr);
+  ASSERT_TRUE(StartUnix());  // the harness adds -u nobody as root
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, pw->pw_uid);
 }
 
 TEST_F(UnixSocketTest, MaskSetsTheFileMode) {
