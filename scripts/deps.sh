@@ -25,6 +25,8 @@ TEST_PKGS=(
   netcat-openbsd procps
   dpkg-dev shellcheck     # packaging tests: cpack's dpkg-shlibdeps, shell script lint
   clang libclang-rt-14-dev  # CI: fuzz targets (libFuzzer) and the clang sanitizer builds
+  clang-tidy              # CI: scripts/tidy.sh
+  systemd                 # packaging test: systemd-analyze verify on the unit
 )
 
 want=("${BUILD_PKGS[@]}")

@@ -400,7 +400,7 @@ bool ApplyExtended(std::string_view list, ExtendedOptions* ext, std::string* err
 
     std::string why;
     if (IsUnsupported(key, &why)) {
-      *error = "-o " + key + ": " + why;
+      *error = std::string("-o ").append(key).append(": ").append(why);
       *exit_code = kExitUsage;
       return false;
     }

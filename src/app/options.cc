@@ -322,8 +322,10 @@ class Reader {
     }
     std::ifstream in(path);
     if (!in) {
-      return Fail(prog_ + ": cannot read flagfile '" + path + "': " + std::strerror(errno),
-                  kExitFailure);
+      char err[256];
+      return Fail(
+          prog_ + ": cannot read flagfile '" + path + "': " + ::strerror_r(errno, err, sizeof(err)),
+          kExitFailure);
     }
     std::vector<std::string> args;
     std::string line;
@@ -333,7 +335,11 @@ class Reader {
       if (b == std::string::npos || line[b] == '#') continue;
       line = line.substr(b, e - b + 1);
       if (line[0] != '-') {
-        return Fail("flagfile '" + path + "': expected an option, got '" + line + "'",
+        return Fail(std::string("flagfile '")
+                        .append(path)
+                        .append("': expected an option, got '")
+                        .append(line)
+                        .append("'"),
                     kExitFailure);
       }
       // "--name=value" is one argument (the value may hold blanks); "-p 11211" or

@@ -41,7 +41,10 @@ void OnGracefulSignal(int) {
 
 void Warn(const std::string& text) { std::fprintf(stderr, "%s\n", text.c_str()); }
 
-std::string ErrnoText() { return std::strerror(errno); }
+std::string ErrnoText() {
+  char buf[256];
+  return ::strerror_r(errno, buf, sizeof(buf));  // GNU strerror_r: returns the message
+}
 
 // Writes all of `data`: retries on EINTR and short writes.
 bool WriteAll(int fd, const void* data, size_t size) {
@@ -96,7 +99,10 @@ std::optional<int> Process::Prepare() {
 std::optional<int> Process::CheckUser() {
   // As memcached: -u matters only to a process started as root (others ignore it).
   if ((::getuid() != 0 && ::geteuid() != 0) || options_.user.empty()) return std::nullopt;
-  const passwd* pw = ::getpwnam(options_.user.c_str());
+  passwd entry{};
+  passwd* pw = nullptr;
+  char buf[4096];
+  ::getpwnam_r(options_.user.c_str(), &entry, buf, sizeof(buf), &pw);
   if (pw == nullptr) {
     std::fprintf(stderr, "can't find the user %s to switch to\n", options_.user.c_str());
     return kExitNoUser;

@@ -50,7 +50,7 @@ uint64_t RequestedSize(const Item* it) {
   uint8_t f = it->flags();
   if ((f & kItemChunkData) != 0) return sizeof(Item) + uint64_t{it->nbytes};
   if ((f & kItemChunked) != 0) {
-    return Item::ChunkArrayOffset(it->nkey) + uint64_t{it->num_chunks()} * sizeof(Item*);
+    return Item::ChunkArrayOffset(it->nkey) + uint64_t{it->num_chunks()} * Item::kChunkPointerSize;
   }
   return it->total_size();
 }
@@ -82,7 +82,7 @@ AllocResult Cache::Impl::AllocItem(std::string_view key, uint32_t flags, RelTime
   uint32_t cap = largest - static_cast<uint32_t>(sizeof(Item));
   uint32_t region = nbytes + 2;
   uint32_t n = (region + cap - 1) / cap;
-  uint64_t header_size = Item::ChunkArrayOffset(key.size()) + uint64_t{n} * sizeof(Item*);
+  uint64_t header_size = Item::ChunkArrayOffset(key.size()) + uint64_t{n} * Item::kChunkPointerSize;
   int header_cls = slab.ClassFor(header_size);
   if (header_cls == 0) return AllocResult::kTooLarge;
   init.it_flags |= kItemChunked;

@@ -40,7 +40,7 @@ GlobalStats Cache::Stats() const {
   g.total_malloced = d->slab.PagesInUse() * d->slab.PageSize();
   g.limit_maxbytes = d->opts.memory_limit;
   g.hash_power_level = d->table.HashPower();
-  g.hash_bytes = d->table.Buckets() * sizeof(Item*);
+  g.hash_bytes = d->table.Buckets() * uint64_t{sizeof(void*)};
   g.hash_is_expanding = d->table.Expanding();
   return g;
 }

@@ -93,6 +93,8 @@ class Item {
   const char* data() const { return key_ptr() + nkey; }
 
   // Chunked items: the data-chunk pointer array after the (8-aligned) key.
+  // Bytes of one entry of a chunked item's data-chunk pointer array.
+  static constexpr size_t kChunkPointerSize = sizeof(void*);
   static size_t ChunkArrayOffset(size_t nkey) { return (sizeof(Item) + nkey + 7) & ~size_t{7}; }
   Item** chunks() {
     return reinterpret_cast<Item**>(reinterpret_cast<char*>(this) + ChunkArrayOffset(nkey));
