@@ -511,6 +511,8 @@ class Reader {
     h.threads = s.threads;
     h.limit_maxbytes = c.memory_limit;
     h.track_sizes = o->ext.track_sizes;
+    c.slab_sizes = o->ext.slab_sizes;
+    c.hash_expand = o->ext.hash_expand;
     h.idle_timeout = o->ext.idle_timeout;
     s.idle_timeout = o->ext.idle_timeout;
   }

@@ -20,6 +20,7 @@ SlabOptions ToSlabOptions(const CacheOptions& o) {
   s.page_size = o.page_size;
   s.chunk_min = o.chunk_min;
   s.growth_factor = o.growth_factor;
+  s.sizes = o.slab_sizes;
   s.slab_chunk_max = o.slab_chunk_max;
   s.prealloc = o.prealloc;
   s.large_pages = o.large_pages;
@@ -131,11 +132,11 @@ bool Cache::Impl::MaintainOnce() {
     if (table.MigrateSome(kMigrateBatch)) return true;
     return table.NeedsExpansion();
   }
-  return table.StartExpansion();
+  return opts.hash_expand && table.StartExpansion();
 }
 
 void Cache::Impl::MaybeWakeMaintainer() {
-  if (!opts.start_maintainer || !table.NeedsExpansion()) return;
+  if (!opts.start_maintainer || !opts.hash_expand || !table.NeedsExpansion()) return;
   if (wake_signaled.exchange(true, std::memory_order_acq_rel)) return;
   {
     std::lock_guard<std::mutex> lock(wake_mu);

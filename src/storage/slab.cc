@@ -25,6 +25,15 @@ SlabAllocator::SlabAllocator(const SlabOptions& options)
 
   uint64_t size = smallest;
   int id = 0;
+  // Explicit sizes (-o slab_sizes): each aligned to 8 and above the previous one, below the
+  // largest chunk; the factor is not used.
+  for (uint32_t want : options.sizes) {
+    uint64_t s = std::max<uint64_t>(AlignUp8(want), sizeof(Item) + 8);
+    if (id == kMaxClasses - 1 || s >= chunk_max) break;
+    if (id > 0 && s <= classes_[id].size) continue;
+    classes_[++id].size = static_cast<uint32_t>(s);
+  }
+  if (!options.sizes.empty()) size = chunk_max;  // skip the factor loop
   while (id < kMaxClasses - 1 && size < chunk_max) {
     ++id;
     classes_[id].size = static_cast<uint32_t>(size);

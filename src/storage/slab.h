@@ -35,6 +35,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "item_layout.h"
 
@@ -49,7 +50,8 @@ struct SlabOptions {
   double growth_factor = 1.25;
   uint32_t slab_chunk_max = 0;  // 0 = page_size / 2
   bool prealloc = false;
-  bool large_pages = false;  // madvise(MADV_HUGEPAGE) on the region, before any page is touched
+  std::vector<uint32_t> sizes;  // explicit chunk sizes instead of the factor (may be empty)
+  bool large_pages = false;     // madvise(MADV_HUGEPAGE) on the region, before any page is touched
 };
 
 // Per-class event counters, maintained by the cache's eviction sweep under the class lock.

@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mcd/util/clock.h"
 
@@ -32,8 +33,12 @@ struct CacheOptions {
   bool evict = true;                    // -M turns off: out-of-memory error instead
   bool prealloc = false;                // -L: touch all pages at start
   bool large_pages = false;             // -L: ask for transparent huge pages on the item memory
-  bool start_maintainer = true;         // background thread for hash expansion (tests may drive
-                                        // expansion by hand with MaintainOnce())
+  // -o slab_sizes: explicit chunk sizes (ascending) used instead of -n/-f; the last class is
+  // still slab_chunk_max. Empty: sizes grow by growth_factor.
+  std::vector<uint32_t> slab_sizes;
+  bool hash_expand = true;       // -o no_hashexpand turns off growth of the hash table
+  bool start_maintainer = true;  // background thread for hash expansion (tests may drive
+                                 // expansion by hand with MaintainOnce())
 };
 
 class Item;  // opaque outside storage; see item.h for the accessors the handler may use

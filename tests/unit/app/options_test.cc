@@ -912,3 +912,20 @@ TEST(OptionsRegression, GrowthFactorNanIsRefused) {
 
 }  // namespace
 }  // namespace mcd::app
+
+namespace mcd::app {
+namespace {
+
+TEST(OptionsStructs, SlabSizesAndNoHashExpandReachTheCache) {
+  Result d = Parse({});
+  ASSERT_EQ(d.outcome, ParseOutcome::kRun) << d.message;
+  EXPECT_TRUE(d.options.cache.slab_sizes.empty());
+  EXPECT_TRUE(d.options.cache.hash_expand);
+  Result r = Parse({"-o", "slab_sizes=100-200-300,no_hashexpand"});
+  ASSERT_EQ(r.outcome, ParseOutcome::kRun) << r.message;
+  EXPECT_EQ(r.options.cache.slab_sizes, (std::vector<uint32_t>{100, 200, 300}));
+  EXPECT_FALSE(r.options.cache.hash_expand);
+}
+
+}  // namespace
+}  // namespace mcd::app

@@ -461,3 +461,23 @@ TEST_F(CacheTest, MaintainerThreadExpandsOnItsOwn) {
 
 }  // namespace
 }  // namespace mcd::storage
+
+namespace mcd::storage {
+namespace {
+
+// -o no_hashexpand: the table keeps its size however full it gets.
+TEST_F(CacheTest, NoHashExpandKeepsTheTableSize) {
+  CacheOptions o;
+  o.hashpower = 6;
+  o.hash_expand = false;
+  Reset(o);
+  for (int i = 0; i < 400; ++i) ASSERT_TRUE(Stored(cache(), "k" + std::to_string(i), "v"));
+  EXPECT_FALSE(cache().MaintainOnce());
+  GlobalStats g = cache().Stats();
+  EXPECT_FALSE(g.hash_is_expanding);
+  EXPECT_EQ(g.hash_power_level, 6);
+  for (int i = 0; i < 400; ++i) EXPECT_EQ(GetValue(cache(), "k" + std::to_string(i)), "v");
+}
+
+}  // namespace
+}  // namespace mcd::storage

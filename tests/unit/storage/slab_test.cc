@@ -156,3 +156,22 @@ TEST(SlabAllocTest, HandWalksEveryCarvedChunkAndWraps) {
 
 }  // namespace
 }  // namespace mcd::storage
+
+namespace mcd::storage {
+namespace {
+
+// -o slab_sizes: the classes are exactly the given sizes (aligned to 8), then slab_chunk_max.
+TEST(SlabSizingTest, ExplicitSizesReplaceTheFactor) {
+  SlabOptions o;
+  o.sizes = {96, 130, 4000, 900000};  // 900000 is above the largest chunk: ignored
+  SlabAllocator slab(o);
+  ASSERT_EQ(slab.NumClasses(), 4);
+  EXPECT_EQ(slab.ClassTable(),
+            "slab class   1: chunk size        96 perslab   10922\n"
+            "slab class   2: chunk size       136 perslab    7710\n"
+            "slab class   3: chunk size      4000 perslab     262\n"
+            "slab class   4: chunk size    524288 perslab       2\n");
+}
+
+}  // namespace
+}  // namespace mcd::storage
