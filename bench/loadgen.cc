@@ -421,7 +421,7 @@ class Worker {
  public:
   Worker(const Options& o, const Workload& w, Shared& sh, int id, int nconns, uint64_t fill_lo,
          uint64_t fill_hi)
-      : o_(o), w_(w), sh_(sh), id_(id), rng_(o.seed * 1000003ULL + static_cast<uint64_t>(id)) {
+      : o_(o), w_(w), sh_(sh), rng_(o.seed * 1000003ULL + static_cast<uint64_t>(id)) {
     conns_.resize(static_cast<size_t>(nconns));
     // Split this worker's fill range across its connections.
     uint64_t span = fill_hi - fill_lo;
@@ -459,7 +459,6 @@ class Worker {
   const Options& o_;
   const Workload& w_;
   Shared& sh_;
-  int id_;
   Rng rng_;
   int ep_ = -1;
   std::vector<Conn> conns_;
