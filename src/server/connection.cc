@@ -53,6 +53,14 @@ bool Connection::Start() {
   return true;
 }
 
+void Connection::Resume() {
+  // A zero timeout, not event_active(): libevent runs events activated during a pass in that same
+  // pass, so a pipelining client would be served again and again before the loop polls the other
+  // sockets. A timer is only run after the next poll, behind every socket already ready.
+  static const timeval kNow = {0, 0};
+  event_add(resume_ev_, &kNow);
+}
+
 void Connection::OnRead(evutil_socket_t, short, void* arg) {
   static_cast<Connection*>(arg)->HandleRead(false);
 }
@@ -161,7 +169,7 @@ void Connection::HandleRead(bool resume) {
   // below the limit; otherwise UpdateInterest stops reading and resumes once it has.
   if (more && out_.size() <= max_out) {
     ts->conn_yields.Add();
-    event_active(resume_ev_, 0, 0);
+    Resume();
   }
   NoteActivity(true);
   UpdateInterest();
@@ -202,7 +210,7 @@ void Connection::UpdateInterest() {
     if (want_read) {
       event_add(read_ev_, nullptr);
       // Bytes already buffered are not signalled again by the socket: process them now.
-      if (!pending_.empty()) event_active(resume_ev_, 0, 0);
+      if (!pending_.empty()) Resume();
     } else {
       event_del(read_ev_);
     }

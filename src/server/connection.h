@@ -58,6 +58,8 @@ class Connection {
   // after it.
   void UpdateInterest();
   void CloseSoon();
+  // Processes the bytes already buffered on a later loop turn, after other clients.
+  void Resume();
   // Publishes the state after a read (and the time of it, when `command` is true) for
   // `stats conns`: one relaxed store.
   void NoteActivity(bool command);

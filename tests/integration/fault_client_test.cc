@@ -99,7 +99,9 @@ TEST_F(FaultClientTest, SlowlorisTricklesDoNotSlowOthers) {
   Figure("slowloris_normal_p50_us", static_cast<uint64_t>(p50));
   Figure("slowloris_normal_p99_us", static_cast<uint64_t>(p99));
   Figure("slowloris_peak_rss_kib", PeakRssKiB(server_.pid()));
-  EXPECT_LT(p99, 50 * 1000) << "p99 of the normal client in microseconds";
+  if (fault::kBoundsMeaningful) {
+    EXPECT_LT(p99, 50 * 1000) << "p99 of the normal client in microseconds";
+  }
 
   // Every trickled command was answered correctly so far (a prefix of the repeated replies).
   for (int i = 0; i < kSlow; ++i) {
@@ -147,7 +149,9 @@ TEST_F(FaultClientTest, HugeMultigetThatIsNeverReadStaysBounded) {
   Figure("multiget_hogs_peak_rss_kib", PeakRssKiB(server_.pid()));
   // memcached 1.6.18 buffers these replies (hundreds of MB); only mcd is held to the bound.
   if (ServerIsMcd(server_.port())) {
-    EXPECT_LT(rss1, rss0 + 64 * 1024) << "RSS grew from " << rss0 << " KiB";
+    if (fault::kBoundsMeaningful) {
+      EXPECT_LT(rss1, rss0 + 64 * 1024) << "RSS grew from " << rss0 << " KiB";
+    }
   }
 
   auto other = NewClient();
@@ -205,7 +209,9 @@ TEST_F(FaultClientTest, HugeMultigetOfSmallValuesStaysBounded) {
   // Four hogs at a few MB each; before the fix each held 32 MB of copies. memcached 1.6.18
   // buffers far more; only mcd is held to the bound.
   if (ServerIsMcd(server_.port())) {
-    EXPECT_LT(rss1, rss0 + 48 * 1024) << "RSS grew from " << rss0 << " KiB";
+    if (fault::kBoundsMeaningful) {
+      EXPECT_LT(rss1, rss0 + 48 * 1024) << "RSS grew from " << rss0 << " KiB";
+    }
   }
   hogs.clear();
   EXPECT_TRUE(ServerAnswers(server_.port()));
@@ -251,7 +257,9 @@ TEST_F(FaultClientTest, HotKeyRepeated50000Times) {
   // Bounded by the hogs' output limits (a few MB each), not by what they asked for (4 GB).
   // memcached 1.6.18 buffers far more; only mcd is held to the bound.
   if (ServerIsMcd(server_.port())) {
-    EXPECT_LT(rss1, rss0 + kHogs * 6 * 1024) << "RSS grew from " << rss0 << " KiB";
+    if (fault::kBoundsMeaningful) {
+      EXPECT_LT(rss1, rss0 + kHogs * 6 * 1024) << "RSS grew from " << rss0 << " KiB";
+    }
   }
   EXPECT_TRUE(c_->Expect("get hot\r\n", one + "END\r\n"));
 
@@ -298,7 +306,9 @@ TEST_F(FaultClientTest, UnterminatedTwentyMegabyteGetLine) {
     EXPECT_TRUE(ServerAnswers(server_.port()));
     return;
   }
-  EXPECT_LT(rss_max, rss0 + 16 * 1024) << "RSS grew from " << rss0 << " KiB";
+  if (fault::kBoundsMeaningful) {
+    EXPECT_LT(rss_max, rss0 + 16 * 1024) << "RSS grew from " << rss0 << " KiB";
+  }
   EXPECT_TRUE(g->Expect(" late\r\n", "VALUE early 0 1\r\ne\r\nVALUE late 0 1\r\nl\r\nEND\r\n"));
   EXPECT_TRUE(ServerAnswers(server_.port()));
 }
@@ -329,7 +339,9 @@ TEST_F(FaultHalfSentTest, HalfSentMegabyteValuesOn200Connections) {
   const uint64_t rss1 = RssKiB(server_.pid());
   Figure("half_sent_rss_growth_kib", rss1 > rss0 ? rss1 - rss0 : 0);
   Figure("half_sent_peak_rss_kib", PeakRssKiB(server_.pid()));
-  EXPECT_LT(rss1, rss0 + (64 + 32) * 1024) << "RSS grew from " << rss0 << " KiB";
+  if (fault::kBoundsMeaningful) {
+    EXPECT_LT(rss1, rss0 + (64 + 32) * 1024) << "RSS grew from " << rss0 << " KiB";
+  }
   EXPECT_EQ(StatNum(*c_, "curr_items"), items0);
 
   conns.clear();

@@ -215,7 +215,9 @@ TEST_F(FaultOneWorkerTest, MillionPipelinedGetsDoNotStarveAnotherClient) {
   Figure("million_gets_other_p99_us", static_cast<uint64_t>(p99));
   Figure("million_gets_other_max_us", static_cast<uint64_t>(max));
   Figure("million_gets_other_requests", lat.size());
-  EXPECT_LT(p99, 50 * 1000);
+  if (fault::kBoundsMeaningful) {
+    EXPECT_LT(p99, 50 * 1000);
+  }
   EXPECT_LT(max, 1000 * 1000);
   EXPECT_TRUE(ServerAnswers(server_.port()));
 }
@@ -271,7 +273,9 @@ TEST_F(FaultMemoryTest, TenTimesMemoryOfRandomSizes) {
   Figure("ten_times_m_refused", refused);
   Figure("ten_times_m_rss_max_kib", rss_max);
   Figure("ten_times_m_peak_rss_kib", PeakRssKiB(server_.pid()));
-  EXPECT_LT(rss_max, (kLimitMb * 3 / 2 + 32) * 1024);
+  if (fault::kBoundsMeaningful) {
+    EXPECT_LT(rss_max, (kLimitMb * 3 / 2 + 32) * 1024);
+  }
   EXPECT_GT(StatNum(*c_, "evictions"), 0u);
   EXPECT_TRUE(ServerAnswers(server_.port()));
 }
