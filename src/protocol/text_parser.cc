@@ -268,32 +268,36 @@ ParseResult ParseStorage(std::string_view rest, CommandType type, Command* out) 
   return kResultOk;
 }
 
-// incr/decr <key> <delta> [noreply]
-ParseResult ParseArithmetic(std::string_view rest, CommandType type, Command* out) {
-  out->type = type;
+// <key> <number> [noreply], shared by incr/decr (delta) and touch (exptime): `parse` reads the
+// number into *out and reports whether it is valid; an invalid one is `bad_number`.
+template <typename ParseNumber>
+ParseResult ParseKeyAndNumber(std::string_view rest, Command* out, ParseNumber parse,
+                              ParseError bad_number) {
   std::string_view t[3];
   const size_t n = Split(rest, t, 3);
   if (n != 2 && n != 3) return Error(ParseError::kUnknownCommand);
   const bool noreply = t[n - 1] == kNoreply;
   out->noreply = noreply;
   if (!ValidKey(t[0])) return Error(ParseError::kBadFormat, noreply);
-  if (!ParseUint64(t[1], &out->delta)) return Error(ParseError::kBadDelta, noreply);
+  if (!parse(t[1])) return Error(bad_number, noreply);
   out->key = t[0];
   return kResultOk;
+}
+
+// incr/decr <key> <delta> [noreply]
+ParseResult ParseArithmetic(std::string_view rest, CommandType type, Command* out) {
+  out->type = type;
+  return ParseKeyAndNumber(
+      rest, out, [out](std::string_view v) { return ParseUint64(v, &out->delta); },
+      ParseError::kBadDelta);
 }
 
 // touch <key> <exptime> [noreply]
 ParseResult ParseTouch(std::string_view rest, Command* out) {
   out->type = CommandType::kTouch;
-  std::string_view t[3];
-  const size_t n = Split(rest, t, 3);
-  if (n != 2 && n != 3) return Error(ParseError::kUnknownCommand);
-  const bool noreply = t[n - 1] == kNoreply;
-  out->noreply = noreply;
-  if (!ValidKey(t[0])) return Error(ParseError::kBadFormat, noreply);
-  if (!ParseTruncInt32(t[1], &out->exptime)) return Error(ParseError::kBadExptime, noreply);
-  out->key = t[0];
-  return kResultOk;
+  return ParseKeyAndNumber(
+      rest, out, [out](std::string_view v) { return ParseTruncInt32(v, &out->exptime); },
+      ParseError::kBadExptime);
 }
 
 // delete <key> [0] [noreply]
