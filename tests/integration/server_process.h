@@ -8,6 +8,8 @@
 // Thread-safety: neither class is thread-safe; use one instance per thread.
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -128,6 +130,12 @@ class Client {
 };
 
 // True if the server under test is mcd (its version reply names mcd), false for memcached.
+// 127.0.0.1:port.
+sockaddr_in Loopback(int port);
+// Asks the kernel for a free port (of a SOCK_STREAM or SOCK_DGRAM socket) by binding port 0. The
+// port is released before the server binds it, so Start() retries if somebody grabs it first.
+int FreePort(int type = SOCK_STREAM);
+
 bool ServerIsMcd(int port);
 
 // Polls `cond` every `step` until it is true or `timeout` has passed. Returns its last value.

@@ -40,29 +40,6 @@ constexpr Duration kReplyTimeout(5000);
 // How long "no reply" is awaited after the reply to a later request has arrived.
 constexpr Duration kQuietWait(200);
 
-sockaddr_in Loopback(int port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return addr;
-}
-
-// A UDP port that was free a moment ago (bound and released).
-int FreeUdpPort() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr = Loopback(0);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
 // True if nothing holds 127.0.0.1:port for UDP (a plain bind succeeds).
 bool UdpPortFree(int port) {
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -227,7 +204,7 @@ class UdpTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (int attempt = 0; attempt < 3; ++attempt) {
-      udp_port_ = FreeUdpPort();
+      udp_port_ = FreePort(SOCK_DGRAM);
       ASSERT_NE(udp_port_, 0);
       if (server_.Start({"-U", std::to_string(udp_port_)})) break;
     }
@@ -508,7 +485,7 @@ TEST_F(UnixSocketTest, MaskWithoutLeadingZeroIsOctal) {
 }
 
 TEST_F(UnixSocketTest, UdpIsOffWithUnixSocket) {
-  const int udp_port = FreeUdpPort();
+  const int udp_port = FreePort(SOCK_DGRAM);
   ASSERT_NE(udp_port, 0);
   ASSERT_TRUE(StartUnix({"-U", std::to_string(udp_port)}));
   EXPECT_TRUE(UdpPortFree(udp_port));
