@@ -11,9 +11,20 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 START_TIMEOUT = 5.0
 STOP_TIMEOUT = 5.0
+
+
+BINARY = None  # set by main()
+
+
+def main():
+    """Entry point of a test file: takes the binary from the command line, runs unittest."""
+    global BINARY
+    BINARY = binary_from_argv()
+    unittest.main(module="__main__")
 
 
 def binary_from_argv():
@@ -101,3 +112,15 @@ class Server:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class ServerTestCase(unittest.TestCase):
+    """Tests sharing one server, started once for the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(BINARY).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()

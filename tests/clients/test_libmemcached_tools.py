@@ -10,12 +10,10 @@ import unittest
 
 import mcd_server
 
-BINARY = None
-
 
 class LibmemcachedToolsTest(unittest.TestCase):
     def setUp(self):
-        self.server = mcd_server.Server(BINARY).start()
+        self.server = mcd_server.Server(mcd_server.BINARY).start()
         self.addCleanup(self.server.stop)
 
     @unittest.skipUnless(shutil.which("memccapable"), "libmemcached-tools not installed")
@@ -41,5 +39,4 @@ class LibmemcachedToolsTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BINARY = mcd_server.binary_from_argv()
-    unittest.main()
+    mcd_server.main()

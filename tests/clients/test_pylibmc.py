@@ -3,24 +3,12 @@
 
 Usage: test_pylibmc.py [SERVER_BINARY] [unittest args]; $MCD_TEST_BINARY overrides.
 """
-import unittest
-
 import pylibmc
 
 import mcd_server
 
-BINARY = None
 
-
-class PylibmcTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = mcd_server.Server(BINARY).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-
+class PylibmcTest(mcd_server.ServerTestCase):
     def setUp(self):
         self.c = pylibmc.Client([self.server.address()], binary=False,
                                 behaviors={"cas": True, "connect_timeout": 5000,
@@ -140,5 +128,4 @@ class PylibmcTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BINARY = mcd_server.binary_from_argv()
-    unittest.main()
+    mcd_server.main()

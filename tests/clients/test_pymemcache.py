@@ -3,25 +3,13 @@
 
 Usage: test_pymemcache.py [SERVER_BINARY] [unittest args]; $MCD_TEST_BINARY overrides.
 """
-import unittest
-
 from pymemcache.client.base import Client
 from pymemcache.exceptions import MemcacheClientError, MemcacheServerError
 
 import mcd_server
 
-BINARY = None
 
-
-class PymemcacheTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = mcd_server.Server(BINARY).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-
+class PymemcacheTest(mcd_server.ServerTestCase):
     def setUp(self):
         # pymemcache's default is noreply for storage commands; keep it, it is what users see.
         self.c = Client(("127.0.0.1", self.server.port), connect_timeout=5, timeout=5)
@@ -152,5 +140,4 @@ class PymemcacheTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BINARY = mcd_server.binary_from_argv()
-    unittest.main()
+    mcd_server.main()
