@@ -150,7 +150,7 @@ TEST_F(FaultClientTest, HugeMultigetThatIsNeverReadStaysBounded) {
   // memcached 1.6.18 buffers these replies (hundreds of MB); only mcd is held to the bound.
   if (ServerIsMcd(server_.port())) {
     if (fault::kBoundsMeaningful) {
-      EXPECT_LT(rss1, rss0 + 64 * 1024) << "RSS grew from " << rss0 << " KiB";
+      EXPECT_LT(rss1, rss0 + fault::kRssScale * 64 * 1024) << "RSS grew from " << rss0 << " KiB";
     }
   }
 
@@ -210,7 +210,7 @@ TEST_F(FaultClientTest, HugeMultigetOfSmallValuesStaysBounded) {
   // buffers far more; only mcd is held to the bound.
   if (ServerIsMcd(server_.port())) {
     if (fault::kBoundsMeaningful) {
-      EXPECT_LT(rss1, rss0 + 48 * 1024) << "RSS grew from " << rss0 << " KiB";
+      EXPECT_LT(rss1, rss0 + fault::kRssScale * 48 * 1024) << "RSS grew from " << rss0 << " KiB";
     }
   }
   hogs.clear();
@@ -258,7 +258,8 @@ TEST_F(FaultClientTest, HotKeyRepeated50000Times) {
   // memcached 1.6.18 buffers far more; only mcd is held to the bound.
   if (ServerIsMcd(server_.port())) {
     if (fault::kBoundsMeaningful) {
-      EXPECT_LT(rss1, rss0 + kHogs * 6 * 1024) << "RSS grew from " << rss0 << " KiB";
+      EXPECT_LT(rss1, rss0 + fault::kRssScale * kHogs * 6 * 1024)
+          << "RSS grew from " << rss0 << " KiB";
     }
   }
   EXPECT_TRUE(c_->Expect("get hot\r\n", one + "END\r\n"));
@@ -307,7 +308,7 @@ TEST_F(FaultClientTest, UnterminatedTwentyMegabyteGetLine) {
     return;
   }
   if (fault::kBoundsMeaningful) {
-    EXPECT_LT(rss_max, rss0 + 16 * 1024) << "RSS grew from " << rss0 << " KiB";
+    EXPECT_LT(rss_max, rss0 + fault::kRssScale * 16 * 1024) << "RSS grew from " << rss0 << " KiB";
   }
   EXPECT_TRUE(g->Expect(" late\r\n", "VALUE early 0 1\r\ne\r\nVALUE late 0 1\r\nl\r\nEND\r\n"));
   EXPECT_TRUE(ServerAnswers(server_.port()));
@@ -340,7 +341,8 @@ TEST_F(FaultHalfSentTest, HalfSentMegabyteValuesOn200Connections) {
   Figure("half_sent_rss_growth_kib", rss1 > rss0 ? rss1 - rss0 : 0);
   Figure("half_sent_peak_rss_kib", PeakRssKiB(server_.pid()));
   if (fault::kBoundsMeaningful) {
-    EXPECT_LT(rss1, rss0 + (64 + 32) * 1024) << "RSS grew from " << rss0 << " KiB";
+    EXPECT_LT(rss1, rss0 + fault::kRssScale * (64 + 32) * 1024)
+        << "RSS grew from " << rss0 << " KiB";
   }
   EXPECT_EQ(StatNum(*c_, "curr_items"), items0);
 
