@@ -24,6 +24,7 @@ SlabOptions ToSlabOptions(const CacheOptions& o) {
   s.slab_chunk_max = o.slab_chunk_max;
   s.prealloc = o.prealloc;
   s.large_pages = o.large_pages;
+  s.initial_malloced = o.initial_malloced;
   return s;
 }
 
@@ -53,12 +54,17 @@ RelTime Cache::Impl::Now() {
   RelTime deadline = flush_deadline.load(std::memory_order_relaxed);
   if (deadline != 0 && now >= deadline &&
       flush_deadline.compare_exchange_strong(deadline, 0, std::memory_order_acq_rel)) {
-    ArmFlush();
+    ArmFlush(deadline);
   }
   return now;
 }
 
-void Cache::Impl::ArmFlush() {
+void Cache::Impl::ArmFlush(RelTime at) {
+  if (!opts.use_cas) {
+    RelTime cur = flush_time.load(std::memory_order_relaxed);
+    while (cur < at && !flush_time.compare_exchange_weak(cur, at, std::memory_order_acq_rel)) {
+    }
+  }
   uint64_t threshold = cas_counter.load(std::memory_order_acquire);
   uint64_t cur = flush_cas.load(std::memory_order_relaxed);
   while (cur < threshold &&
@@ -72,7 +78,8 @@ bool Cache::Impl::IsDead(const Item* it, RelTime now, LookupResult* why) const {
     *why = LookupResult::kExpired;
     return true;
   }
-  if (it->load_cas() <= flush_cas.load(std::memory_order_acquire)) {
+  if (it->load_cas() <= flush_cas.load(std::memory_order_acquire) ||
+      (!opts.use_cas && it->load_time() <= flush_time.load(std::memory_order_acquire))) {
     *why = LookupResult::kFlushed;
     return true;
   }
@@ -340,7 +347,7 @@ void Cache::FlushAll(RelTime when) {
   RelTime now = impl_->Now();
   if (when == 0 || when <= now) {
     impl_->flush_deadline.store(0, std::memory_order_release);
-    impl_->ArmFlush();
+    impl_->ArmFlush(now);
   } else {
     impl_->flush_deadline.store(when, std::memory_order_release);
   }

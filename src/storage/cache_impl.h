@@ -18,7 +18,9 @@
 // is dead (kFlushed). A delayed flush records its deadline; the first operation that sees the
 // clock at or past the deadline arms the threshold (compare_exchange on the deadline, so exactly
 // once) before doing anything else. Every item stored before the deadline has a smaller cas, every
-// later one a larger cas.
+// later one a larger cas. With -C, memcached has no cas to draw that line and flushes by the
+// second instead (an item whose time is at or before the flush's second is dead); mcd does the
+// same there (flush_time), so a set in the same second as the flush is lost, as memcached's is.
 #pragma once
 
 #include <array>
@@ -57,7 +59,9 @@ struct Cache::Impl {
   // --- time and liveness ------------------------------------------------------------------
   // Current time; first arms a delayed flush whose deadline has passed.
   RelTime Now();
-  void ArmFlush();
+  // Makes every item stored so far dead; `at` is the flush's time (now, or a delayed flush's
+  // deadline).
+  void ArmFlush(RelTime at);
   // True if expired (exptime reached) or flushed; *why says which.
   bool IsDead(const Item* it, RelTime now, LookupResult* why) const;
   uint64_t NextCas() { return cas_counter.fetch_add(1, std::memory_order_relaxed) + 1; }
@@ -85,6 +89,22 @@ struct Cache::Impl {
   // One chunk of class cls, initialized from init; evicts if needed. nullptr if none.
   Item* AllocChunk(int cls, uint32_t held_stripe, const ItemInit& init, uint64_t requested,
                    RelTime now);
+  // What TryTakeLocked made of one chunk under a cursor.
+  enum class Victim : uint8_t {
+    kSkip,          // free, not linked, alive (second chance), or held by a reader
+    kBusy,          // its stripe is locked by someone else (or by the caller)
+    kTaken,         // unlinked and counted; its chunk is ready for reuse
+    kTakenChunked,  // a chunked item, unlinked and counted: free it after the class lock
+  };
+  // Examines one chunk of class cls for reuse: a dead item (expired or flushed) is reclaimed;
+  // unless dead_only, a live one is evicted when its active bit is clear (and cleared when
+  // set). *out receives the item taken. REQUIRES: class lock of cls held.
+  Victim TryTakeLocked(int cls, Item* chunk, uint32_t held_stripe, RelTime now, bool dead_only,
+                       Item** out);
+  // Reclaim probe: examines up to `budget` chunks at the class's reclaim cursor and takes the
+  // first dead item with no reader (`reclaimed`, `expired_unfetched`). A chunked one comes back
+  // through *deferred. REQUIRES: class lock of cls held.
+  Item* ReclaimLocked(int cls, uint32_t held_stripe, RelTime now, uint64_t budget, Item** deferred);
   // CLOCK sweep for class cls. Returns a reclaimed chunk ready for reuse, or nullptr; a chunked
   // victim is unlinked and handed back through *deferred to be freed after the class lock is
   // dropped. REQUIRES: class lock of cls held.
@@ -108,6 +128,10 @@ struct Cache::Impl {
   std::atomic<uint64_t> cas_counter{0};
   std::atomic<uint64_t> flush_cas{0};      // items with cas <= this are flushed
   std::atomic<RelTime> flush_deadline{0};  // pending delayed flush, 0 = none
+  // Without cas (-C) flush_all is by the second, as in memcached: items stored (or last bumped)
+  // at or before this time are dead too, even those stored in the flush's own second after it.
+  // 0 = none; only written with -C.
+  std::atomic<RelTime> flush_time{0};
   std::array<std::atomic<uint64_t>, kMaxClasses + 1> class_items{};  // linked items per class
 
   std::mutex maintain_mu;  // serializes MaintainOnce

@@ -17,6 +17,14 @@
 //     `evicted_unfetched`), unless eviction is off (-M).
 // The sweep is bounded to two full turns of the hand and a number of busy stripes; then the
 // allocation fails with kNoMemory (`outofmemory`). New items start with the active bit set.
+//
+// Dead items are reused before anything else, as memcached reuses expired items from the tail
+// of its LRU before it allocates or evicts. A second cursor per class, the reclaim cursor, walks
+// the chunks like the hand but takes only expired or flushed items with no reader, leaves active
+// bits alone, and never evicts. Every allocation advances it by a few chunks (kReclaimProbe);
+// when the class would otherwise take a new page, it looks at up to one page's worth of chunks
+// first, so the scan costs a constant per item stored. Items are judged dead from their exptime
+// and cas before the key is hashed, so the probe hashes and locks only dead items.
 #include <algorithm>
 #include <cstring>
 
@@ -29,6 +37,11 @@ namespace {
 constexpr uint32_t kMaxBusyVictims = 256;
 // Rounds of "sweep, free a chunked victim, try again" in one allocation.
 constexpr int kMaxAllocRounds = 8;
+// Chunks the reclaim probe examines on every allocation (memcached's allocation looks at five
+// items at the tail of the LRU for expired ones).
+constexpr uint64_t kReclaimProbe = 5;
+// Most chunks examined for dead items before a class takes a new page.
+constexpr uint64_t kReclaimScanMax = 4096;
 
 void InitChunk(Item* it, const ItemInit& init) {
   it->h_next = init.owner;
@@ -117,8 +130,19 @@ Item* Cache::Impl::AllocChunk(int cls, uint32_t held_stripe, const ItemInit& ini
     {
       std::lock_guard<std::mutex> lock(slab.Mutex(cls));
       SlabClass& c = slab.ClassLocked(cls);
-      Item* it = static_cast<Item*>(slab.TakeChunkLocked(cls));
-      if (it == nullptr) it = SweepLocked(cls, held_stripe, now, &deferred);
+      // Dead memory first, then free memory, then more memory, then eviction: a short probe for
+      // a dead item, the free list and the newest page, a long probe before growing (one page's
+      // worth of chunks per page taken, so its cost is constant per item), a new page, the sweep.
+      Item* it = ReclaimLocked(cls, held_stripe, now, kReclaimProbe, &deferred);
+      if (it == nullptr && deferred == nullptr) {
+        it = static_cast<Item*>(slab.TakeChunkLocked(cls, /*may_grow=*/false));
+      }
+      if (it == nullptr && deferred == nullptr) {
+        uint64_t budget = std::min<uint64_t>(c.perslab, kReclaimScanMax);
+        it = ReclaimLocked(cls, held_stripe, now, budget, &deferred);
+      }
+      if (it == nullptr && deferred == nullptr) it = static_cast<Item*>(slab.TakeChunkLocked(cls));
+      if (it == nullptr && deferred == nullptr) it = SweepLocked(cls, held_stripe, now, &deferred);
       if (it != nullptr) {
         InitChunk(it, init);
         c.mem_requested += requested;
@@ -136,65 +160,102 @@ Item* Cache::Impl::AllocChunk(int cls, uint32_t held_stripe, const ItemInit& ini
   return nullptr;
 }
 
+Cache::Impl::Victim Cache::Impl::TryTakeLocked(int cls, Item* chunk, uint32_t held_stripe,
+                                               RelTime now, bool dead_only, Item** out) {
+  *out = nullptr;
+  uint8_t cf = chunk->flags();
+  if ((cf & kItemFree) != 0) return Victim::kSkip;
+  // A data chunk stands for its owner (h_next points to the header chunk). The owner is still
+  // allocated: an item frees its data chunks (under this class lock, for this one) before its
+  // header chunk. Its key is immutable while allocated.
+  Item* it = (cf & kItemChunkData) != 0 ? chunk->h_next : chunk;
+  if (it == nullptr) return Victim::kSkip;
+  LookupResult why;
+  // Unlocked first look, so that a probe for dead items hashes no live key: exptime and cas are
+  // read atomically, and the verdict is checked again under the stripe lock.
+  if (dead_only && !IsDead(it, now, &why)) return Victim::kSkip;
+  uint64_t hv = HashTable::Hash(it->key());
+  uint32_t si = table.StripeIndex(hv);
+  if (si == held_stripe) return Victim::kBusy;
+  Stripe& stripe = table.StripeAt(si);
+  std::unique_lock<std::mutex> lock(stripe.mu, std::try_to_lock);
+  if (!lock.owns_lock()) return Victim::kBusy;
+  uint8_t f = it->flags();
+  if ((f & kItemLinked) == 0) return Victim::kSkip;  // being filled or being freed by its owner
+  bool dead = IsDead(it, now, &why);
+  if (!dead) {
+    if (dead_only) return Victim::kSkip;
+    if ((f & kItemActive) != 0) {
+      it->clear_flags(kItemActive);
+      return Victim::kSkip;
+    }
+    if (!opts.evict) return Victim::kSkip;
+  }
+  if (it->refs() != 1) return Victim::kSkip;  // a reader holds it
+  ClassEvents& ev = slab.ClassLocked(cls).events;
+  if (dead) {
+    ++ev.reclaimed;
+    if ((f & kItemFetched) == 0) ++ev.expired_unfetched;
+  } else {
+    ++ev.evicted;
+    if (it->load_exptime() != 0) ++ev.evicted_nonzero;
+    RelTime t = it->load_time();
+    ev.evicted_time = now > t ? now - t : 0;
+    if ((f & kItemFetched) == 0) ++ev.evicted_unfetched;
+  }
+  table.RemoveLocked(it, hv);
+  stripe.bytes.fetch_sub(it->total_size(), std::memory_order_relaxed);
+  class_items[slab.ClassOf(it)].fetch_sub(1, std::memory_order_relaxed);
+  it->clear_flags(kItemLinked);
+  it->set_refs(0);
+  *out = it;
+  if ((f & kItemChunked) != 0) return Victim::kTakenChunked;
+  slab.ClassLocked(cls).mem_requested -= it->total_size();
+  return Victim::kTaken;  // reused in place: still counted as a used chunk
+}
+
+Item* Cache::Impl::ReclaimLocked(int cls, uint32_t held_stripe, RelTime now, uint64_t budget,
+                                 Item** deferred) {
+  SlabClass& c = slab.ClassLocked(cls);
+  budget = std::min(budget, slab.CarvedChunksLocked(cls));
+  for (uint64_t step = 0; step < budget; ++step) {
+    Item* chunk = static_cast<Item*>(slab.AdvanceLocked(cls, c.reclaim));
+    if (chunk == nullptr) break;
+    Item* it = nullptr;
+    switch (TryTakeLocked(cls, chunk, held_stripe, now, /*dead_only=*/true, &it)) {
+      case Victim::kTaken:
+        return it;
+      case Victim::kTakenChunked:
+        *deferred = it;
+        return nullptr;
+      case Victim::kSkip:
+      case Victim::kBusy:
+        break;
+    }
+  }
+  return nullptr;
+}
+
 Item* Cache::Impl::SweepLocked(int cls, uint32_t held_stripe, RelTime now, Item** deferred) {
   SlabClass& c = slab.ClassLocked(cls);
   uint64_t max_steps = 2 * slab.CarvedChunksLocked(cls) + 1;
   uint32_t busy = 0;
   for (uint64_t step = 0; step < max_steps; ++step) {
-    Item* chunk = static_cast<Item*>(slab.AdvanceHandLocked(cls));
+    Item* chunk = static_cast<Item*>(slab.AdvanceLocked(cls, c.hand));
     if (chunk == nullptr) break;
-    uint8_t cf = chunk->flags();
-    if ((cf & kItemFree) != 0) continue;
-    // A data chunk stands for its owner (h_next points to the header chunk). The owner is
-    // still allocated: an item frees its data chunks (under this class lock, for this one)
-    // before its header chunk. Its key is immutable while allocated.
-    Item* it = (cf & kItemChunkData) != 0 ? chunk->h_next : chunk;
-    if (it == nullptr) continue;
-    uint64_t hv = HashTable::Hash(it->key());
-    uint32_t si = table.StripeIndex(hv);
-    if (si == held_stripe) {
-      if (++busy > kMaxBusyVictims) break;
-      continue;
+    Item* it = nullptr;
+    switch (TryTakeLocked(cls, chunk, held_stripe, now, /*dead_only=*/false, &it)) {
+      case Victim::kTaken:
+        return it;
+      case Victim::kTakenChunked:
+        *deferred = it;
+        return nullptr;
+      case Victim::kBusy:
+        if (++busy > kMaxBusyVictims) return nullptr;
+        break;
+      case Victim::kSkip:
+        break;
     }
-    Stripe& stripe = table.StripeAt(si);
-    std::unique_lock<std::mutex> lock(stripe.mu, std::try_to_lock);
-    if (!lock.owns_lock()) {
-      if (++busy > kMaxBusyVictims) break;
-      continue;
-    }
-    uint8_t f = it->flags();
-    if ((f & kItemLinked) == 0) continue;  // being filled or being freed by its owner
-    LookupResult why;
-    bool dead = IsDead(it, now, &why);
-    if (!dead) {
-      if ((f & kItemActive) != 0) {
-        it->clear_flags(kItemActive);
-        continue;
-      }
-      if (!opts.evict) continue;
-    }
-    if (it->refs() != 1) continue;  // a reader holds it
-    if (dead) {
-      ++c.events.reclaimed;
-      if ((f & kItemFetched) == 0) ++c.events.expired_unfetched;
-    } else {
-      ++c.events.evicted;
-      if (it->load_exptime() != 0) ++c.events.evicted_nonzero;
-      RelTime t = it->load_time();
-      c.events.evicted_time = now > t ? now - t : 0;
-      if ((f & kItemFetched) == 0) ++c.events.evicted_unfetched;
-    }
-    table.RemoveLocked(it, hv);
-    stripe.bytes.fetch_sub(it->total_size(), std::memory_order_relaxed);
-    class_items[slab.ClassOf(it)].fetch_sub(1, std::memory_order_relaxed);
-    it->clear_flags(kItemLinked);
-    it->set_refs(0);
-    if ((f & kItemChunked) != 0) {
-      *deferred = it;
-      return nullptr;
-    }
-    c.mem_requested -= it->total_size();
-    return it;  // reused in place: still counted as a used chunk
   }
   return nullptr;
 }

@@ -37,7 +37,7 @@ GlobalStats Cache::Stats() const {
     g.evicted_unfetched += c.events.evicted_unfetched;
     g.evicted_active += c.events.evicted_active;
   }
-  g.total_malloced = d->slab.PagesInUse() * d->slab.PageSize();
+  g.total_malloced = d->slab.MallocedBytes();
   g.limit_maxbytes = d->opts.memory_limit;
   g.hash_power_level = d->table.HashPower();
   g.hash_bytes = d->table.Buckets() * uint64_t{sizeof(void*)};

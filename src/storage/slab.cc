@@ -15,6 +15,7 @@ uint64_t AlignUp8(uint64_t v) { return (v + 7) & ~uint64_t{7}; }
 
 SlabAllocator::SlabAllocator(const SlabOptions& options)
     : memory_limit_(options.memory_limit),
+      initial_malloced_(options.initial_malloced),
       page_size_(std::max<uint32_t>(options.page_size, 1024) & ~uint32_t{7}),
       classes_(new SlabClass[kMaxClasses + 1]) {
   uint32_t chunk_max = options.slab_chunk_max == 0 ? page_size_ / 2 : options.slab_chunk_max;
@@ -50,7 +51,13 @@ SlabAllocator::SlabAllocator(const SlabOptions& options)
     classes_[i].perslab = page_size_ / classes_[i].size;
   }
 
-  limit_pages_ = std::max<uint64_t>(1, (memory_limit_ + page_size_ - 1) / page_size_);
+  if (initial_malloced_ == 0) {
+    limit_pages_ = std::max<uint64_t>(1, (memory_limit_ + page_size_ - 1) / page_size_);
+  } else {
+    // Whole pages that still fit under the limit next to the faked allocation.
+    limit_pages_ =
+        memory_limit_ > initial_malloced_ ? (memory_limit_ - initial_malloced_) / page_size_ : 0;
+  }
   reserved_pages_ = limit_pages_ + static_cast<uint64_t>(num_classes_);
   mapped_bytes_ = reserved_pages_ * page_size_;
   void* mem = mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE,
@@ -117,8 +124,8 @@ uint32_t SlabAllocator::GrabPageLocked(int id) {
   next_page_[page] = kNoPage;
   if (c.last_page == kNoPage) {
     c.first_page = page;
-    c.hand_page = page;
-    c.hand_chunk = 0;
+    c.hand = ChunkCursor{page, 0};
+    c.reclaim = ChunkCursor{page, 0};
   } else {
     next_page_[c.last_page] = page;
   }
@@ -128,7 +135,7 @@ uint32_t SlabAllocator::GrabPageLocked(int id) {
   return page;
 }
 
-void* SlabAllocator::TakeChunkLocked(int id) {
+void* SlabAllocator::TakeChunkLocked(int id, bool may_grow) {
   SlabClass& c = classes_[id];
   Item* it = c.free_head;
   if (it != nullptr) {
@@ -136,7 +143,7 @@ void* SlabAllocator::TakeChunkLocked(int id) {
     --c.free_count;
   } else {
     if (c.last_page == kNoPage || c.carved == c.perslab) {
-      if (GrabPageLocked(id) == kNoPage) return nullptr;
+      if (!may_grow || GrabPageLocked(id) == kNoPage) return nullptr;
     }
     it = reinterpret_cast<Item*>(base_ + uint64_t{c.last_page} * page_size_ +
                                  uint64_t{c.carved} * c.size);
@@ -164,23 +171,23 @@ uint64_t SlabAllocator::CarvedChunksLocked(int id) const {
   return (c.npages - 1) * c.perslab + c.carved;
 }
 
-void* SlabAllocator::PeekHandLocked(int id) {
+void* SlabAllocator::PeekLocked(int id, ChunkCursor& cur) {
   SlabClass& c = classes_[id];
-  if (c.hand_page == kNoPage) return nullptr;
-  uint32_t limit = c.hand_page == c.last_page ? c.carved : c.perslab;
-  if (c.hand_chunk >= limit) {
+  if (cur.page == kNoPage) return nullptr;
+  uint32_t limit = cur.page == c.last_page ? c.carved : c.perslab;
+  if (cur.chunk >= limit) {
     // Past the carved part of the newest page, or the end of a full page: wrap or move on.
-    uint32_t next = next_page_[c.hand_page];
-    c.hand_page = next == kNoPage ? c.first_page : next;
-    c.hand_chunk = 0;
-    if (c.hand_page == c.last_page && c.carved == 0) return nullptr;
+    uint32_t next = next_page_[cur.page];
+    cur.page = next == kNoPage ? c.first_page : next;
+    cur.chunk = 0;
+    if (cur.page == c.last_page && c.carved == 0) return nullptr;
   }
-  return base_ + uint64_t{c.hand_page} * page_size_ + uint64_t{c.hand_chunk} * c.size;
+  return base_ + uint64_t{cur.page} * page_size_ + uint64_t{cur.chunk} * c.size;
 }
 
-void* SlabAllocator::AdvanceHandLocked(int id) {
-  void* p = PeekHandLocked(id);
-  if (p != nullptr) ++classes_[id].hand_chunk;
+void* SlabAllocator::AdvanceLocked(int id, ChunkCursor& cur) {
+  void* p = PeekLocked(id, cur);
+  if (p != nullptr) ++cur.chunk;
   return p;
 }
 

@@ -52,6 +52,9 @@ struct SlabOptions {
   bool prealloc = false;
   std::vector<uint32_t> sizes;  // explicit chunk sizes instead of the factor (may be empty)
   bool large_pages = false;     // madvise(MADV_HUGEPAGE) on the region, before any page is touched
+  // Test hook (memcached's T_MEMD_INITIAL_MALLOC): bytes counted as already allocated, against
+  // the limit and in total_malloced, so a test can fake a nearly full large memory.
+  uint64_t initial_malloced = 0;
 };
 
 // Per-class event counters, maintained by the cache's eviction sweep under the class lock.
@@ -68,6 +71,13 @@ struct ClassEvents {
 
 inline constexpr uint32_t kNoPage = UINT32_MAX;
 
+// A position in a class's chunks, walking page by page in the order the pages were added and
+// wrapping: the CLOCK hand and the reclaim cursor are two of these.
+struct ChunkCursor {
+  uint32_t page = kNoPage;
+  uint32_t chunk = 0;
+};
+
 // Mutable state of one class. Every field is guarded by `mu`.
 struct alignas(64) SlabClass {
   std::mutex mu;
@@ -81,9 +91,10 @@ struct alignas(64) SlabClass {
   uint64_t free_count = 0;
   uint64_t used_chunks = 0;
   uint64_t mem_requested = 0;
-  // CLOCK hand: next chunk to examine.
-  uint32_t hand_page = kNoPage;
-  uint32_t hand_chunk = 0;
+  // CLOCK hand: next chunk the eviction sweep examines.
+  ChunkCursor hand;
+  // Next chunk the reclaim probe examines (expired and flushed items, see cache_memory.cc).
+  ChunkCursor reclaim;
   ClassEvents events;
 };
 
@@ -107,6 +118,8 @@ class SlabAllocator {
   uint64_t LimitPages() const { return limit_pages_; }
   uint64_t PagesInUse() const { return pages_used_.load(std::memory_order_relaxed); }
   uint64_t MemoryLimit() const { return memory_limit_; }
+  // Bytes of pages handed to classes (plus the initial_malloced test hook).
+  uint64_t MallocedBytes() const { return initial_malloced_ + PagesInUse() * page_size_; }
   // memcached's -vv table, one line per class.
   std::string ClassTable() const;
 
@@ -116,20 +129,23 @@ class SlabAllocator {
   SlabClass& ClassLocked(int id) { return classes_[id]; }
   const SlabClass& ClassLocked(int id) const { return classes_[id]; }
 
-  // Takes a chunk of class id: free list, then the newest page, then a new page if the memory
-  // limit allows. nullptr if none. The chunk is counted used and its kItemFree flag is cleared;
-  // the caller must initialize the header before releasing the lock.
+  // Takes a chunk of class id: free list, then the newest page, then (if `may_grow`) a new page
+  // if the memory limit allows. nullptr if none. The chunk is counted used and its kItemFree flag
+  // is cleared; the caller must initialize the header before releasing the lock.
   // REQUIRES: Mutex(id) held.
-  void* TakeChunkLocked(int id);
+  void* TakeChunkLocked(int id, bool may_grow = true);
   // Returns a chunk to the free list of class id. REQUIRES: Mutex(id) held.
   void ReturnChunkLocked(int id, void* chunk);
 
-  // Returns the chunk under the CLOCK hand of class id and advances the hand (page by page, in
-  // the order pages were added, wrapping). nullptr if the class has no chunk handed out yet.
-  // REQUIRES: Mutex(id) held.
-  void* AdvanceHandLocked(int id);
-  // Returns the chunk under the hand without advancing. REQUIRES: Mutex(id) held.
-  void* PeekHandLocked(int id);
+  // Returns the chunk under the cursor (the class's `hand` or `reclaim`) and advances it (page by
+  // page, in the order pages were added, wrapping). nullptr if the class has no chunk handed out
+  // yet. REQUIRES: Mutex(id) held.
+  void* AdvanceLocked(int id, ChunkCursor& cursor);
+  // Returns the chunk under the cursor without advancing. REQUIRES: Mutex(id) held.
+  void* PeekLocked(int id, ChunkCursor& cursor);
+  // The same for the CLOCK hand.
+  void* AdvanceHandLocked(int id) { return AdvanceLocked(id, classes_[id].hand); }
+  void* PeekHandLocked(int id) { return PeekLocked(id, classes_[id].hand); }
   // Chunks of class id that have ever been handed out (full pages + carved part of the newest).
   // REQUIRES: Mutex(id) held.
   uint64_t CarvedChunksLocked(int id) const;
@@ -151,8 +167,8 @@ class SlabAllocator {
   void ScanFromHandLocked(int id, Fn&& fn) const {
     const SlabClass& c = classes_[id];
     uint64_t remaining = CarvedChunksLocked(id);
-    uint32_t p = c.hand_page;
-    uint32_t k = c.hand_chunk;
+    uint32_t p = c.hand.page;
+    uint32_t k = c.hand.chunk;
     while (remaining > 0) {
       uint32_t limit = p == c.last_page ? c.carved : c.perslab;
       if (k >= limit) {
@@ -171,6 +187,7 @@ class SlabAllocator {
   uint32_t GrabPageLocked(int id);
 
   uint64_t memory_limit_;
+  uint64_t initial_malloced_;
   uint32_t page_size_;
   uint64_t limit_pages_;     // pages allowed by the memory limit
   uint64_t reserved_pages_;  // limit_pages_ + one first page per class

@@ -36,7 +36,10 @@ struct CacheOptions {
   // -o slab_sizes: explicit chunk sizes (ascending) used instead of -n/-f; the last class is
   // still slab_chunk_max. Empty: sizes grow by growth_factor.
   std::vector<uint32_t> slab_sizes;
-  bool hash_expand = true;       // -o no_hashexpand turns off growth of the hash table
+  bool hash_expand = true;  // -o no_hashexpand turns off growth of the hash table
+  // Test hook (memcached's T_MEMD_INITIAL_MALLOC, read by app): bytes counted as already
+  // allocated against memory_limit and in total_malloced.
+  uint64_t initial_malloced = 0;
   bool start_maintainer = true;  // background thread for hash expansion (tests may drive
                                  // expansion by hand with MaintainOnce())
 };

@@ -180,10 +180,11 @@ TEST_F(CacheTest, ExpiryRelativeAbsoluteAndNegative) {
   int64_t abs = clock_.Epoch() + clock_.Now() + 20;
   ASSERT_TRUE(Stored(cache(), "abs", "v", StoreMode::kSet, 0, clock_.ExptimeToRel(abs)));
   ASSERT_TRUE(Stored(cache(), "neg", "v", StoreMode::kSet, 0, clock_.ExptimeToRel(-1)));
-  ASSERT_TRUE(Stored(cache(), "never", "v", StoreMode::kSet, 0, 0));
+  // Looked at before the next store: that one's allocation may reclaim the dead item first.
   LookupResult r;
   EXPECT_EQ(GetValue(cache(), "neg", &r), std::nullopt);
   EXPECT_EQ(r, LookupResult::kExpired);
+  ASSERT_TRUE(Stored(cache(), "never", "v", StoreMode::kSet, 0, 0));
   clock_.Advance(9);
   EXPECT_EQ(GetValue(cache(), "rel"), "v");
   clock_.Advance(1);
@@ -235,6 +236,61 @@ TEST_F(CacheTest, FlushAllDelayed) {
   EXPECT_EQ(GetValue(cache(), "after"), "3");
   clock_.Advance(100);
   EXPECT_EQ(GetValue(cache(), "after"), "3");  // fires once
+}
+
+// Without cas (-C) flush_all works by the second, as memcached's does (t/flush-all.t): an item
+// stored in the flush's own second is flushed too; one stored a second later lives.
+TEST_F(CacheTest, FlushWithoutCasIsBySecond) {
+  CacheOptions o;
+  o.use_cas = false;
+  Reset(o);
+  ASSERT_TRUE(Stored(cache(), "old", "1"));
+  cache().FlushAll(0);
+  ASSERT_TRUE(Stored(cache(), "same_second", "2"));
+  LookupResult r;
+  EXPECT_EQ(GetValue(cache(), "same_second", &r), std::nullopt);
+  EXPECT_EQ(r, LookupResult::kFlushed);
+  EXPECT_EQ(GetValue(cache(), "old"), std::nullopt);
+  clock_.Advance(1);
+  ASSERT_TRUE(Stored(cache(), "next_second", "3"));
+  EXPECT_EQ(GetValue(cache(), "next_second"), "3");
+  // Delayed: the deadline's own second is flushed.
+  cache().FlushAll(clock_.Now() + 5);
+  clock_.Advance(5);
+  ASSERT_TRUE(Stored(cache(), "at_deadline", "4"));
+  EXPECT_EQ(GetValue(cache(), "at_deadline"), std::nullopt);
+  EXPECT_EQ(GetValue(cache(), "next_second"), std::nullopt);
+  clock_.Advance(1);
+  ASSERT_TRUE(Stored(cache(), "after", "5"));
+  EXPECT_EQ(GetValue(cache(), "after"), "5");
+}
+
+// With cas the line is exact: a store right after the flush, in the same second, lives.
+TEST_F(CacheTest, FlushWithCasIsExact) {
+  ASSERT_TRUE(Stored(cache(), "old", "1"));
+  cache().FlushAll(0);
+  ASSERT_TRUE(Stored(cache(), "same_second", "2"));
+  EXPECT_EQ(GetValue(cache(), "same_second"), "2");
+  EXPECT_EQ(GetValue(cache(), "old"), std::nullopt);
+}
+
+// memcached's T_MEMD_INITIAL_MALLOC hook (t/64bit.t): the faked bytes count in total_malloced
+// and against the limit; a class still takes its first page.
+TEST_F(CacheTest, InitialMallocedCountsAgainstTheLimit) {
+  CacheOptions o;
+  o.memory_limit = 4098ull << 20;
+  o.initial_malloced = (4ull << 30) + 32;
+  o.evict = false;
+  Reset(o);
+  EXPECT_EQ(cache().Stats().total_malloced, (4ull << 30) + 32);
+  EXPECT_EQ(cache().Stats().active_slabs, 0);
+  std::string value(400 * 1024, 'a');
+  int stored = 0;
+  for (int i = 0; i < 5; ++i) stored += Stored(cache(), "big" + std::to_string(i), value) ? 1 : 0;
+  EXPECT_LT(stored, 5);
+  GlobalStats g = cache().Stats();
+  EXPECT_EQ(g.active_slabs, 1);
+  EXPECT_LE(g.total_malloced, o.memory_limit);
 }
 
 TEST_F(CacheTest, DeltaEdges) {

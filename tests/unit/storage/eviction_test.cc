@@ -156,6 +156,63 @@ TEST_F(EvictionTest, FlushedItemsAreReclaimed) {
   EXPECT_EQ(g.evictions, 0u);
 }
 
+// memcached's t/issue_14.t: with memory to spare, expired items are still reused before the
+// class takes another page (total_malloced does not grow).
+TEST_F(EvictionTest, ExpiredItemsAreReusedBeforeANewPage) {
+  Make(true);
+  constexpr int kOnePage = 65536 / 184;
+  for (int i = 0; i < kOnePage; ++i) ASSERT_TRUE(Set(i, clock_.Now() + 2));
+  const uint64_t malloced = cache_->Stats().total_malloced;
+  clock_.Advance(2);
+  for (int i = 0; i < kOnePage; ++i) ASSERT_TRUE(Set(100000 + i));
+  GlobalStats g = cache_->Stats();
+  EXPECT_EQ(g.total_malloced, malloced);
+  EXPECT_EQ(g.reclaimed, static_cast<uint64_t>(kOnePage));
+  EXPECT_EQ(g.expired_unfetched, static_cast<uint64_t>(kOnePage));
+  EXPECT_EQ(g.evictions, 0u);
+  EXPECT_EQ(OnlyClass().reclaimed, static_cast<uint64_t>(kOnePage));
+  for (int i = 0; i < kOnePage; ++i) EXPECT_TRUE(Has(100000 + i)) << i;
+}
+
+// memcached's t/issue_183.t: a store right after flush_all reuses the flushed item's memory,
+// although the class has free chunks (the probe at every allocation).
+TEST_F(EvictionTest, StoreAfterFlushReclaimsTheFlushedItem) {
+  Make(true);
+  ASSERT_TRUE(Set(1));
+  EXPECT_EQ(cache_->Stats().reclaimed, 0u);
+  cache_->FlushAll(0);
+  ASSERT_TRUE(Set(1));
+  EXPECT_EQ(cache_->Stats().reclaimed, 1u);
+  EXPECT_TRUE(Has(1));
+}
+
+// The probe takes only dead items: live ones keep their place and their active bit.
+TEST_F(EvictionTest, ReclaimProbeLeavesLiveItemsAlone) {
+  Make(true);
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(Set(i, i % 4 == 0 ? clock_.Now() + 1 : 0));
+  clock_.Advance(1);
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(Set(100000 + i));
+  GlobalStats g = cache_->Stats();
+  EXPECT_EQ(g.reclaimed, 50u);
+  EXPECT_EQ(g.evictions, 0u);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(Has(i), i % 4 != 0) << i;
+  EXPECT_EQ(g.curr_items, 350u);
+}
+
+// A reader's reference keeps a dead item from being reclaimed under it.
+TEST_F(EvictionTest, ReclaimSkipsAnExpiredItemStillBeingRead) {
+  Make(true);
+  ASSERT_TRUE(Set(1, clock_.Now() + 1));
+  LookupResult r;
+  Item* held = cache_->Get(Key(1), &r);
+  ASSERT_NE(held, nullptr);
+  clock_.Advance(1);
+  ASSERT_TRUE(Set(2));
+  EXPECT_EQ(cache_->Stats().reclaimed, 0u);
+  EXPECT_EQ(testing::ReadRegion(held), std::string(100, 'v') + "\r\n");
+  cache_->Release(held);
+}
+
 TEST_F(EvictionTest, HeldItemIsNotEvicted) {
   Make(true);
   for (uint32_t i = 0; i < kPerClass; ++i) ASSERT_TRUE(Set(static_cast<int>(i)));
