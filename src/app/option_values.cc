@@ -282,11 +282,18 @@ const std::vector<SubOption>& SubOptions() {
          if (!StrictUint32(v, &bytes) || bytes == 0) return CouldNotParse("slab_chunk_max");
          e->slab_chunk_max = bytes;
          e->slab_chunk_max_set = true;
+         e->slab_chunk_max_page = false;
          return std::string();
        }},
       {"track_sizes",
        [](const char*, E e, W) {
          e->track_sizes = true;
+         return std::string();
+       }},
+      {"no_chunked_items",
+       [](const char*, E e, W) {
+         e->slab_chunk_max = kSlabPageSize;
+         e->slab_chunk_max_page = true;
          return std::string();
        }},
       {"no_hashexpand",
@@ -297,6 +304,10 @@ const std::vector<SubOption>& SubOptions() {
       {"modern", [](const char*, E, W) { return std::string(); }},
       {"no_modern",
        [](const char*, E e, W) {
+         if (!e->slab_chunk_max_set) {
+           e->slab_chunk_max = kSlabPageSize;
+           e->slab_chunk_max_page = true;
+         }
          e->slab_reassign = false;
          e->slab_automove = 0;
          e->lru_crawler = false;

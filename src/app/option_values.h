@@ -14,6 +14,9 @@
 
 namespace mcd::app::internal {
 
+// memcached's slab page: always 1 MB, whatever -I says.
+inline constexpr uint32_t kSlabPageSize = 1024 * 1024;
+
 // Lenient int: strtol base 10, then truncated to int as C's atoi does.
 int LenientInt(const std::string& s);
 // Lenient double: strtod ("2x" is 2.0, "abc" is 0.0).

@@ -9,6 +9,7 @@
 #include <gflags/gflags.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mcd/util/numbers.h"
 #include "option_values.h"
 
 // Values are strings where memcached reads them leniently ("5x" is 5), which gflags' typed flags
@@ -68,7 +70,6 @@ constexpr int kExitSuccess = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 64;  // EX_USAGE
 constexpr int kMaxFlagfileDepth = 8;
-constexpr int kMemcachedSlabPageSize = 1024 * 1024;
 
 enum class Arg { kNone, kRequired, kOptional };
 
@@ -482,12 +483,26 @@ class Reader {
     c.page_size = static_cast<uint32_t>(ItemSizeBytes(FLAGS_max_item_size));
     c.chunk_min = static_cast<uint32_t>(o->chunk_size);
     c.growth_factor = LenientDouble(FLAGS_slab_growth_factor);
-    c.slab_chunk_max = o->ext.slab_chunk_max_set ? o->ext.slab_chunk_max : 0;
+    if (o->ext.slab_chunk_max_page && c.page_size > internal::kSlabPageSize) {
+      // As memcached: with -I above 1 MB the default half-page largest chunk comes back.
+      o->ext.slab_chunk_max = internal::kSlabPageSize / 2;
+      o->ext.slab_chunk_max_page = false;
+    }
+    c.slab_chunk_max =
+        o->ext.slab_chunk_max_set || o->ext.slab_chunk_max_page ? o->ext.slab_chunk_max : 0;
     c.hashpower = o->ext.hashpower_init != 0 ? o->ext.hashpower_init : 16;
     c.use_cas = !FLAGS_disable_cas;
     c.evict = !FLAGS_disable_evictions;
     c.prealloc = FLAGS_enable_largepages;
     c.large_pages = FLAGS_enable_largepages;
+    // memcached's test-suite hook for faking a large allocation (t/64bit.t). Its companion
+    // T_MEMD_SLABS_ALLOC is read by no 1.6 release, so it has no effect here either.
+    if (const char* fake = std::getenv("T_MEMD_INITIAL_MALLOC")) {
+      int64_t bytes = 0;
+      if (ParseInt64(fake, &bytes) && bytes > 0) {
+        c.initial_malloced = static_cast<uint64_t>(bytes);
+      }
+    }
 
     server::ServerOptions& s = o->server;
     s.port = o->unix_socket.empty() ? o->tcp_port : 0;
@@ -554,9 +569,9 @@ bool Validate(const AppOptions& o, unsigned euid, std::string* error, int* code)
              ")";
     return false;
   }
-  if (kMemcachedSlabPageSize % chunk_max != 0) {
+  if (internal::kSlabPageSize % chunk_max != 0) {
     *error = "slab_chunk_max (bytes: " + std::to_string(chunk_max) + ") must divide evenly into " +
-             std::to_string(kMemcachedSlabPageSize) + " (slab_page_size)";
+             std::to_string(internal::kSlabPageSize) + " (slab_page_size)";
     return false;
   }
   if (o.ext.hot_lru_pct + o.ext.warm_lru_pct > 80) {

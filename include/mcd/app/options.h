@@ -58,6 +58,9 @@ struct ExtendedOptions {
   int idle_timeout = 0;                    // idle_timeout=S; 0 = never close idle connections
   uint32_t slab_chunk_max = 512 * 1024;    // slab_chunk_max=BYTES
   bool slab_chunk_max_set = false;  // slab_chunk_max was given (cache.slab_chunk_max is 0 if not)
+  // no_modern (unless slab_chunk_max came first) and no_chunked_items make the largest chunk a
+  // whole 1 MB page, so items up to 1 MB are never chunked (memcached's 1.4 layout).
+  bool slab_chunk_max_page = false;
   uint32_t watcher_logbuf_size = 256 * 1024;  // watcher_logbuf_size=KB, stored in bytes
   uint32_t worker_logbuf_size = 64 * 1024;    // worker_logbuf_size=KB, stored in bytes
   bool track_sizes = false;                   // track_sizes

@@ -388,6 +388,47 @@ TEST(OptionsStructs, SwitchesAndStrings) {
   EXPECT_EQ(l.options.pidfile, "/tmp/p.pid");
 }
 
+// no_modern and no_chunked_items give memcached's 1.4 layout: the largest chunk is a whole
+// 1 MB page, so a value just under 1 MB is one chunk (t/lru.t counts on it). A slab_chunk_max
+// given before no_modern wins; with -I above 1 MB the half-page default comes back.
+TEST(OptionsStructs, NoModernMakesTheLargestChunkAWholePage) {
+  struct Case {
+    std::vector<std::string> args;
+    uint32_t cache_chunk_max;
+    std::string stat;
+  };
+  const Case cases[] = {
+      {{"-o", "no_modern"}, 1u << 20, "1048576"},
+      {{"-o", "no_chunked_items"}, 1u << 20, "1048576"},
+      {{"-o", "slab_chunk_max=65536,no_modern"}, 65536u, "65536"},
+      {{"-o", "no_modern,slab_chunk_max=65536"}, 65536u, "65536"},
+      {{"-I", "2m", "-o", "no_modern"}, 0u, "524288"},
+      {{"-o", "modern"}, 0u, "524288"},
+  };
+  for (const Case& c : cases) {
+    Result r = Parse(c.args);
+    ASSERT_EQ(r.outcome, ParseOutcome::kRun) << r.message;
+    EXPECT_EQ(r.options.cache.slab_chunk_max, c.cache_chunk_max) << c.args.back();
+    EXPECT_EQ(r.Stat("slab_chunk_max"), c.stat) << c.args.back();
+  }
+  Result r = Parse({"-I", "512k", "-o", "no_modern"});
+  EXPECT_EQ(r.outcome, ParseOutcome::kError);
+  EXPECT_NE(r.message.find(
+                "slab_chunk_max (bytes: 1048576) cannot be larger than -I (item_size_max 524288)"),
+            std::string::npos)
+      << r.message;
+}
+
+// memcached's test hook T_MEMD_INITIAL_MALLOC (t/64bit.t) reaches the cache options.
+TEST(OptionsStructs, InitialMallocTestHook) {
+  ASSERT_EQ(setenv("T_MEMD_INITIAL_MALLOC", "4294967328", 1), 0);
+  Result r = Parse({"-m", "4098", "-M"});
+  unsetenv("T_MEMD_INITIAL_MALLOC");
+  ASSERT_EQ(r.outcome, ParseOutcome::kRun) << r.message;
+  EXPECT_EQ(r.options.cache.initial_malloced, 4294967328ull);
+  EXPECT_EQ(Parse({}).options.cache.initial_malloced, 0u);
+}
+
 TEST(OptionsStructs, DerivedValuesAreCopied) {
   Result r =
       Parse({"-vv", "-C",  "-c", "77", "-t", "3",  "-m", "128",
