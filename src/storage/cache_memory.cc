@@ -137,7 +137,9 @@ Item* Cache::Impl::AllocChunk(int cls, uint32_t held_stripe, const ItemInit& ini
       if (it == nullptr && deferred == nullptr) {
         it = static_cast<Item*>(slab.TakeChunkLocked(cls, /*may_grow=*/false));
       }
-      if (it == nullptr && deferred == nullptr) {
+      // (Only when a page could be had: with memory full the sweep below reclaims dead items
+      // on its way, and a long probe at every store would only repeat its work.)
+      if (it == nullptr && deferred == nullptr && slab.CanGrowLocked(cls)) {
         uint64_t budget = std::min<uint64_t>(c.perslab, kReclaimScanMax);
         it = ReclaimLocked(cls, held_stripe, now, budget, &deferred);
       }

@@ -134,6 +134,12 @@ class SlabAllocator {
   // is cleared; the caller must initialize the header before releasing the lock.
   // REQUIRES: Mutex(id) held.
   void* TakeChunkLocked(int id, bool may_grow = true);
+  // Whether TakeChunkLocked could still take a new page for class id (a snapshot: another class
+  // may take the last page first). REQUIRES: Mutex(id) held.
+  bool CanGrowLocked(int id) const {
+    uint64_t used = pages_used_.load(std::memory_order_relaxed);
+    return used < reserved_pages_ && (classes_[id].npages == 0 || used < limit_pages_);
+  }
   // Returns a chunk to the free list of class id. REQUIRES: Mutex(id) held.
   void ReturnChunkLocked(int id, void* chunk);
 
