@@ -127,6 +127,26 @@ void Cache::Impl::ReplaceLocked(Item* old, Item* with, uint64_t hv, RelTime now)
   LinkLocked(with, hv, now);
 }
 
+void Cache::Impl::SetExptime(Item* it, RelTime exptime) {
+  it->store_exptime(exptime);
+  if (exptime != 0) MarkMayExpire(it);
+}
+
+void Cache::Impl::MarkMayExpire(const Item* it) {
+  auto mark = [this](const Item* chunk) {
+    std::atomic<bool>& flag = class_may_expire[slab.ClassOf(chunk)];
+    if (!flag.load(std::memory_order_relaxed)) flag.store(true, std::memory_order_relaxed);
+  };
+  mark(it);
+  if ((it->flags() & kItemChunked) != 0) {
+    // Every data chunk but the last comes from the largest class; the last may be smaller.
+    Item* const* chunks = it->chunks();
+    uint32_t n = it->num_chunks();
+    mark(chunks[0]);
+    mark(chunks[n - 1]);
+  }
+}
+
 void Cache::Impl::Bump(Item* it, RelTime now) {
   constexpr uint8_t kBits = kItemActive | kItemFetched;
   if ((it->flags() & kBits) != kBits) it->set_flags(kBits);
@@ -183,7 +203,7 @@ Item* Cache::Impl::Lookup(std::string_view key, bool touch, RelTime exptime, Loo
   Item* it = FindLiveLocked(key, hv, now, result);
   if (it == nullptr) return nullptr;
   it->incref();
-  if (touch) it->store_exptime(exptime);
+  if (touch) SetExptime(it, exptime);
   Bump(it, now);
   return it;
 }
@@ -338,7 +358,7 @@ bool Cache::Touch(std::string_view key, RelTime exptime) {
   LookupResult why;
   Item* it = impl_->FindLiveLocked(key, hv, now, &why);
   if (it == nullptr) return false;
-  it->store_exptime(exptime);
+  impl_->SetExptime(it, exptime);
   Impl::Bump(it, now);
   return true;
 }

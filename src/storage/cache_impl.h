@@ -77,6 +77,16 @@ struct Cache::Impl {
   // Unlinks and drops the table's reference (freeing the item if it was the last).
   void UnlinkLocked(Item* it, uint64_t hv);
   void ReplaceLocked(Item* old, Item* with, uint64_t hv, RelTime now);
+  // Sets an item's exptime (touch, gat) and marks its classes as holding expiring items.
+  void SetExptime(Item* it, RelTime exptime);
+  // Marks the classes of an item's chunks as holding expiring items.
+  void MarkMayExpire(const Item* it);
+  // Whether the reclaim probe could find anything dead in class cls.
+  bool MayHoldDead(int cls) const {
+    return class_may_expire[cls].load(std::memory_order_relaxed) ||
+           flush_cas.load(std::memory_order_relaxed) != 0 ||
+           flush_time.load(std::memory_order_relaxed) != 0;
+  }
   // Marks a hit: active + fetched bits (only if not set) and the access time (at most once per
   // kTimeUpdateInterval).
   static void Bump(Item* it, RelTime now);
@@ -133,6 +143,10 @@ struct Cache::Impl {
   // 0 = none; only written with -C.
   std::atomic<RelTime> flush_time{0};
   std::array<std::atomic<uint64_t>, kMaxClasses + 1> class_items{};  // linked items per class
+  // Sticky per class: an item with an exptime has been stored in (or touched into) the class,
+  // so it may hold expired items. Until then, and until the first flush_all, the reclaim probe
+  // skips the class: a cache used without exptimes pays nothing for it.
+  std::array<std::atomic<bool>, kMaxClasses + 1> class_may_expire{};
 
   std::mutex maintain_mu;  // serializes MaintainOnce
   std::mutex wake_mu;

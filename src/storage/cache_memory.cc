@@ -22,6 +22,7 @@
 // of its LRU before it allocates or evicts. A second cursor per class, the reclaim cursor, walks
 // the chunks like the hand but takes only expired or flushed items with no reader, leaves active
 // bits alone, and never evicts. Every allocation advances it by a few chunks (kReclaimProbe);
+// classes that never held an item with an exptime are skipped until the first flush_all;
 // when the class would otherwise take a new page, it looks at up to one page's worth of chunks
 // first, so the scan costs a constant per item stored. Items are judged dead from their exptime
 // and cas before the key is hashed, so the probe hashes and locks only dead items.
@@ -37,9 +38,10 @@ namespace {
 constexpr uint32_t kMaxBusyVictims = 256;
 // Rounds of "sweep, free a chunked victim, try again" in one allocation.
 constexpr int kMaxAllocRounds = 8;
-// Chunks the reclaim probe examines on every allocation (memcached's allocation looks at five
-// items at the tail of the LRU for expired ones).
-constexpr uint64_t kReclaimProbe = 5;
+// Chunks the reclaim probe examines on every allocation in a class that may hold dead items
+// (memcached without its background threads looks at five items at the LRU tail; two keep the
+// cursor moving faster than items are stored, at less cost per store).
+constexpr uint64_t kReclaimProbe = 2;
 // Most chunks examined for dead items before a class takes a new page.
 constexpr uint64_t kReclaimScanMax = 4096;
 
@@ -87,6 +89,7 @@ AllocResult Cache::Impl::AllocItem(std::string_view key, uint32_t flags, RelTime
   if (total <= largest) {
     Item* it = AllocChunk(slab.ClassFor(total), held_stripe, init, total, now);
     if (it == nullptr) return AllocResult::kNoMemory;
+    if (exptime != 0) MarkMayExpire(it);
     *out = it;
     return AllocResult::kOk;
   }
@@ -119,6 +122,7 @@ AllocResult Cache::Impl::AllocItem(std::string_view key, uint32_t flags, RelTime
       return AllocResult::kNoMemory;
     }
   }
+  if (exptime != 0) MarkMayExpire(head);
   *out = head;
   return AllocResult::kOk;
 }
@@ -133,13 +137,15 @@ Item* Cache::Impl::AllocChunk(int cls, uint32_t held_stripe, const ItemInit& ini
       // Dead memory first, then free memory, then more memory, then eviction: a short probe for
       // a dead item, the free list and the newest page, a long probe before growing (one page's
       // worth of chunks per page taken, so its cost is constant per item), a new page, the sweep.
-      Item* it = ReclaimLocked(cls, held_stripe, now, kReclaimProbe, &deferred);
+      const bool may_hold_dead = MayHoldDead(cls);
+      Item* it = nullptr;
+      if (may_hold_dead) it = ReclaimLocked(cls, held_stripe, now, kReclaimProbe, &deferred);
       if (it == nullptr && deferred == nullptr) {
         it = static_cast<Item*>(slab.TakeChunkLocked(cls, /*may_grow=*/false));
       }
       // (Only when a page could be had: with memory full the sweep below reclaims dead items
       // on its way, and a long probe at every store would only repeat its work.)
-      if (it == nullptr && deferred == nullptr && slab.CanGrowLocked(cls)) {
+      if (it == nullptr && deferred == nullptr && may_hold_dead && slab.CanGrowLocked(cls)) {
         uint64_t budget = std::min<uint64_t>(c.perslab, kReclaimScanMax);
         it = ReclaimLocked(cls, held_stripe, now, budget, &deferred);
       }
