@@ -125,6 +125,21 @@ struct Cache::Impl {
     if (it->decref() == 0) FreeItem(it);
   }
 
+  // --- page mover (cache_mover.cc) ---------------------------------------------------------
+  ReassignResult ReassignPage(int src, int dst);
+  // Advances the running move; false when none is running (any more).
+  bool MoveStep();
+  enum class Evacuation : uint8_t {
+    kDone,        // the chunk is free now
+    kBusy,        // a reader, a filler or a locked stripe: try again on the next pass
+    kFreedLater,  // a chunked item was detached: free *deferred after the class lock
+  };
+  // Empties one chunk of the moving page of class cls. REQUIRES: class lock of cls held.
+  Evacuation EvacuateLocked(int cls, Item* chunk, RelTime now, Item** deferred);
+  // Takes a linked item with no reader out of the table and its counts; its memory is the
+  // caller's to reuse or free. REQUIRES: the item's stripe lock held.
+  void DetachLocked(Item* it, uint64_t hv, Stripe& stripe);
+
   // --- maintenance ------------------------------------------------------------------------
   bool MaintainOnce();
   void MaybeWakeMaintainer();
@@ -147,6 +162,20 @@ struct Cache::Impl {
   // so it may hold expired items. Until then, and until the first flush_all, the reclaim probe
   // skips the class: a cache used without exptimes pays nothing for it.
   std::array<std::atomic<bool>, kMaxClasses + 1> class_may_expire{};
+
+  // The running page move, guarded by move_mu (one at a time, as memcached).
+  struct MoveState {
+    bool running = false;
+    bool busy = false;  // this pass met a chunk it could not empty yet
+    int src = 0;
+    int dst = 0;  // 0: the global page pool
+    uint32_t page = kNoPage;
+    uint32_t next_chunk = 0;
+    uint32_t passes = 0;
+  };
+  std::mutex move_mu;
+  MoveState move;
+  MoverStats mover;  // guarded by move_mu
 
   std::mutex maintain_mu;  // serializes MaintainOnce
   std::mutex wake_mu;

@@ -173,6 +173,8 @@ Cache::Impl::Victim Cache::Impl::TryTakeLocked(int cls, Item* chunk, uint32_t he
   *out = nullptr;
   uint8_t cf = chunk->flags();
   if ((cf & kItemFree) != 0) return Victim::kSkip;
+  // The page mover is emptying this page: nothing may be reused in place there.
+  if (slab.PageOf(chunk) == slab.ClassLocked(cls).moving_page) return Victim::kSkip;
   // A data chunk stands for its owner (h_next points to the header chunk). The owner is still
   // allocated: an item frees its data chunks (under this class lock, for this one) before its
   // header chunk. Its key is immutable while allocated.
@@ -211,11 +213,7 @@ Cache::Impl::Victim Cache::Impl::TryTakeLocked(int cls, Item* chunk, uint32_t he
     ev.evicted_time = now > t ? now - t : 0;
     if ((f & kItemFetched) == 0) ++ev.evicted_unfetched;
   }
-  table.RemoveLocked(it, hv);
-  stripe.bytes.fetch_sub(it->total_size(), std::memory_order_relaxed);
-  class_items[slab.ClassOf(it)].fetch_sub(1, std::memory_order_relaxed);
-  it->clear_flags(kItemLinked);
-  it->set_refs(0);
+  DetachLocked(it, hv, stripe);
   *out = it;
   if ((f & kItemChunked) != 0) return Victim::kTakenChunked;
   slab.ClassLocked(cls).mem_requested -= it->total_size();

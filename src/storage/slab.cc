@@ -114,12 +114,23 @@ std::string SlabAllocator::ClassTable() const {
 
 uint32_t SlabAllocator::GrabPageLocked(int id) {
   SlabClass& c = classes_[id];
-  bool first = c.npages == 0;
-  uint64_t cur = pages_used_.load(std::memory_order_relaxed);
-  do {
-    if (cur >= reserved_pages_ || (!first && cur >= limit_pages_)) return kNoPage;
-  } while (!pages_used_.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
-  uint32_t page = static_cast<uint32_t>(cur);
+  uint32_t page = kNoPage;
+  if (pool_size_.load(std::memory_order_relaxed) > 0) {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!pool_.empty()) {
+      page = pool_.back();
+      pool_.pop_back();
+      pool_size_.store(pool_.size(), std::memory_order_relaxed);
+    }
+  }
+  if (page == kNoPage) {
+    bool first = c.npages == 0;
+    uint64_t cur = pages_used_.load(std::memory_order_relaxed);
+    do {
+      if (cur >= reserved_pages_ || (!first && cur >= limit_pages_)) return kNoPage;
+    } while (!pages_used_.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
+    page = static_cast<uint32_t>(cur);
+  }
   page_class_[page].store(static_cast<uint8_t>(id), std::memory_order_relaxed);
   next_page_[page] = kNoPage;
   if (c.last_page == kNoPage) {
@@ -142,7 +153,7 @@ void* SlabAllocator::TakeChunkLocked(int id, bool may_grow) {
     c.free_head = it->h_next;
     --c.free_count;
   } else {
-    if (c.last_page == kNoPage || c.carved == c.perslab) {
+    if (c.last_page == kNoPage || c.carved == c.perslab || c.last_page == c.moving_page) {
       if (!may_grow || GrabPageLocked(id) == kNoPage) return nullptr;
     }
     it = reinterpret_cast<Item*>(base_ + uint64_t{c.last_page} * page_size_ +
@@ -159,6 +170,10 @@ void SlabAllocator::ReturnChunkLocked(int id, void* chunk) {
   SlabClass& c = classes_[id];
   Item* it = static_cast<Item*>(chunk);
   std::atomic_ref<uint8_t>(it->it_flags).store(kItemFree);
+  if (c.moving_page != kNoPage && PageOf(chunk) == c.moving_page) {
+    --c.used_chunks;  // the mover collects it with the page
+    return;
+  }
   it->h_next = c.free_head;
   c.free_head = it;
   ++c.free_count;
@@ -189,6 +204,102 @@ void* SlabAllocator::AdvanceLocked(int id, ChunkCursor& cur) {
   void* p = PeekLocked(id, cur);
   if (p != nullptr) ++cur.chunk;
   return p;
+}
+
+uint32_t SlabAllocator::BeginMoveLocked(int id) {
+  SlabClass& c = classes_[id];
+  if (c.first_page == kNoPage || c.moving_page != kNoPage) return kNoPage;
+  const uint32_t page = c.first_page;
+  c.moving_page = page;
+  if (page == c.last_page) {
+    // Mark the uncarved rest free, so that the whole page reads as carved and a page grabbed
+    // after it cannot make never-written chunks look handed out.
+    for (uint32_t k = c.carved; k < c.perslab; ++k) {
+      std::atomic_ref<uint8_t>(reinterpret_cast<Item*>(ChunkAt(id, page, k))->it_flags)
+          .store(kItemFree);
+    }
+    c.carved = c.perslab;
+  }
+  // Unlink the page's free chunks from the free list.
+  Item** link = &c.free_head;
+  while (*link != nullptr) {
+    Item* it = *link;
+    if (PageOf(it) == page) {
+      *link = it->h_next;
+      --c.free_count;
+    } else {
+      link = &it->h_next;
+    }
+  }
+  return page;
+}
+
+uint32_t SlabAllocator::MovingChunksLocked(int id) const {
+  const SlabClass& c = classes_[id];
+  return c.moving_page == kNoPage ? 0 : c.perslab;
+}
+
+uint32_t SlabAllocator::FinishMoveLocked(int id) {
+  SlabClass& c = classes_[id];
+  const uint32_t page = c.moving_page;
+  if (page == kNoPage) return kNoPage;
+  uint32_t prev = kNoPage;
+  for (uint32_t p = c.first_page; p != page; p = next_page_[p]) prev = p;
+  const uint32_t next = next_page_[page];
+  if (prev == kNoPage) {
+    c.first_page = next;
+  } else {
+    next_page_[prev] = next;
+  }
+  if (c.last_page == page) {
+    c.last_page = prev;
+    c.carved = c.perslab;  // every page before the newest is fully carved
+  }
+  --c.npages;
+  // Cursors on the page move to the start of the next one (or wrap to the first).
+  for (ChunkCursor* cur : {&c.hand, &c.reclaim}) {
+    if (cur->page == page) *cur = ChunkCursor{next == kNoPage ? c.first_page : next, 0};
+  }
+  if (c.first_page == kNoPage) {
+    c.last_page = kNoPage;
+    c.carved = 0;
+    c.hand = ChunkCursor{};
+    c.reclaim = ChunkCursor{};
+  }
+  next_page_[page] = kNoPage;
+  page_class_[page].store(0, std::memory_order_relaxed);
+  c.moving_page = kNoPage;
+  return page;
+}
+
+void SlabAllocator::AdoptPageLocked(int id, uint32_t page) {
+  SlabClass& c = classes_[id];
+  page_class_[page].store(static_cast<uint8_t>(id), std::memory_order_relaxed);
+  // First in the list, fully carved: every chunk goes on the free list.
+  next_page_[page] = c.first_page;
+  c.first_page = page;
+  if (c.last_page == kNoPage) {
+    c.last_page = page;
+    c.carved = c.perslab;
+    c.hand = ChunkCursor{page, 0};
+    c.reclaim = ChunkCursor{page, 0};
+  }
+  ++c.npages;
+  for (uint32_t k = c.perslab; k-- > 0;) {
+    Item* it = reinterpret_cast<Item*>(ChunkAt(id, page, k));
+    std::atomic_ref<uint8_t>(it->it_flags).store(kItemFree);
+    it->h_next = c.free_head;
+    c.free_head = it;
+    ++c.free_count;
+  }
+}
+
+uint64_t SlabAllocator::PoolPages() const { return pool_size_.load(std::memory_order_relaxed); }
+
+void SlabAllocator::ReleasePage(uint32_t page) {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  pool_.push_back(page);
+  pool_size_.store(pool_.size(), std::memory_order_relaxed);
 }
 
 }  // namespace mcd::storage

@@ -91,6 +91,10 @@ struct alignas(64) SlabClass {
   uint64_t free_count = 0;
   uint64_t used_chunks = 0;
   uint64_t mem_requested = 0;
+  // The page being emptied by the page mover, or kNoPage. Its chunks are off the free list, it
+  // is not carved any further, and a chunk freed in it is only marked free (see slab mover in
+  // cache_mover.cc).
+  uint32_t moving_page = kNoPage;
   // CLOCK hand: next chunk the eviction sweep examines.
   ChunkCursor hand;
   // Next chunk the reclaim probe examines (expired and flushed items, see cache_memory.cc).
@@ -115,6 +119,11 @@ class SlabAllocator {
   int ClassFor(uint64_t bytes) const;
   // Class of the page holding p (p must point into an allocated chunk).
   int ClassOf(const void* p) const;
+  // Index of the page holding p.
+  uint32_t PageOf(const void* p) const {
+    return static_cast<uint32_t>(static_cast<uint64_t>(static_cast<const char*>(p) - base_) /
+                                 page_size_);
+  }
   uint64_t LimitPages() const { return limit_pages_; }
   uint64_t PagesInUse() const { return pages_used_.load(std::memory_order_relaxed); }
   uint64_t MemoryLimit() const { return memory_limit_; }
@@ -142,6 +151,28 @@ class SlabAllocator {
   }
   // Returns a chunk to the free list of class id. REQUIRES: Mutex(id) held.
   void ReturnChunkLocked(int id, void* chunk);
+
+  // --- page mover (REQUIRES: Mutex(id) held unless said otherwise) --------------------------
+  // Starts emptying the class's oldest page: it leaves the free list and is carved no further.
+  // Returns the page, or kNoPage if the class has no page (or is already moving one).
+  uint32_t BeginMoveLocked(int id);
+  // Chunks of the moving page (all of its chunks: the uncarved rest of a newest page is marked
+  // free when the move begins); chunk k of it is at ChunkAt(id, page, k).
+  uint32_t MovingChunksLocked(int id) const;
+  char* ChunkAt(int id, uint32_t page, uint32_t k) const {
+    return base_ + uint64_t{page} * page_size_ + uint64_t{k} * classes_[id].size;
+  }
+  // Takes the (now entirely free) moving page out of the class: off its page list, cursors moved
+  // on. The page then belongs to no class; give it to one with AdoptPageLocked, or to the pool
+  // with ReleasePage.
+  uint32_t FinishMoveLocked(int id);
+  // Gives a page that belongs to no class to class id: every chunk goes on its free list.
+  void AdoptPageLocked(int id, uint32_t page);
+  // Pages that belong to no class (moved to the global pool). Lock-free to read.
+  uint64_t PoolPages() const;
+  // Puts a page that belongs to no class in the global pool; GrabPageLocked takes pool pages
+  // first, even past the memory limit (they are counted already). Thread-safe.
+  void ReleasePage(uint32_t page);
 
   // Returns the chunk under the cursor (the class's `hand` or `reclaim`) and advances it (page by
   // page, in the order pages were added, wrapping). nullptr if the class has no chunk handed out
@@ -202,6 +233,9 @@ class SlabAllocator {
   std::atomic<uint64_t> pages_used_{0};
   std::unique_ptr<std::atomic<uint8_t>[]> page_class_;
   std::unique_ptr<uint32_t[]> next_page_;  // guarded by the owning class's mutex
+  std::mutex pool_mu_;
+  std::vector<uint32_t> pool_;  // pages of no class, guarded by pool_mu_
+  std::atomic<uint64_t> pool_size_{0};
   int num_classes_ = 0;
   std::unique_ptr<SlabClass[]> classes_;  // ids 0..kMaxClasses, 0 unused
 };

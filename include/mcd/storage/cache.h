@@ -66,6 +66,24 @@ enum class LookupResult : uint8_t { kHit, kMiss, kExpired, kFlushed };
 
 enum class DeltaResult : uint8_t { kOk, kNotFound, kNonNumeric, kNoMemory };
 
+// `slabs reassign SRC DST`, as memcached answers it.
+enum class ReassignResult : uint8_t {
+  kOk,        // the move started
+  kBusy,      // a move is already running
+  kBadClass,  // no such class
+  kNoSpare,   // the source class has fewer than two pages
+  kSame,      // source and destination are the same class
+};
+
+// Page-mover counters for `stats` (memcached's names without the slab_reassign_ prefix).
+struct MoverStats {
+  uint64_t slabs_moved = 0;
+  uint64_t rescues = 0;          // live items copied elsewhere in their class
+  uint64_t inline_reclaim = 0;   // dead items freed by the mover
+  uint64_t evictions_nomem = 0;  // live items evicted for want of a free chunk
+  uint64_t busy_items = 0;       // times a chunk had to be looked at again
+};
+
 // Per-slab-class figures for `stats slabs` and `stats items`.
 struct ClassStats {
   int id = 0;
@@ -169,6 +187,16 @@ class Cache {
   std::string ClassTable() const;
   // Resets the counters reported by stats that `stats reset` clears (evictions, reclaimed, ...).
   void ResetStats();
+
+  // --- slab page mover (cache_mover.cc) ------------------------------------------------------
+  // Starts moving one page from class src to class dst (0 = the global page pool). The move is
+  // done by MoveStep(), repeated until it returns false.
+  ReassignResult ReassignPage(int src, int dst);
+  // Advances the running move by one batch; false when no move is running any more.
+  bool MoveStep();
+  MoverStats MoverCounters() const;
+  // Pages in the global pool (stats: slab_global_page_pool).
+  uint64_t PoolPages() const;
 
   // Runs one step of background maintenance (hash expansion) in the calling thread. Returns
   // true if there is more to do. Used by the maintainer thread and by tests.

@@ -1,0 +1,186 @@
+// The slab page mover: empties one page of a source class and gives it to a destination class
+// (or to the global page pool), so that memory follows the workload when item sizes shift.
+//
+// A move is started by ReassignPage() and advanced by MoveStep(), which the caller repeats (a
+// background thread in the server, a loop in tests) until it returns false. One step:
+//   1. On the first step the source class's oldest page becomes its moving page
+//      (SlabAllocator::BeginMoveLocked): its free chunks leave the free list, it is carved no
+//      further, and a chunk freed in it from now on is only marked free.
+//   2. Up to kMoveBatch chunks of the page are examined under the source class lock (then the
+//      lock is dropped, so workers allocating in the class wait at most one batch):
+//        - free: nothing to do;
+//        - an item with no reader: a dead one is reclaimed; a live one is rescued into a free
+//          chunk of the same class elsewhere (copied whole and put in its place in the hash
+//          chain, under its stripe lock) or, when the class has no free chunk, evicted;
+//        - a data chunk of a chunked item, or the header of one: the whole item is evicted
+//          (its other chunks live in other pages and classes, freed after the lock is dropped);
+//        - an item with a reader, being filled, or whose stripe is locked: busy, looked at
+//          again on the next pass.
+//      Stripe locks are only try-locked: the lock order is stripe -> class.
+//   3. When a whole pass finds every chunk free, the page leaves the source class
+//      (FinishMoveLocked) and, after that lock is dropped, joins the destination class with all
+//      its chunks on the free list (AdoptPageLocked), or the pool.
+// Counters follow memcached's names: slabs_moved, slab_reassign_rescues,
+// slab_reassign_inline_reclaim, slab_reassign_evictions_nomem, slab_reassign_chunk_rescues (0:
+// chunked items are evicted, not rescued), slab_reassign_busy_items.
+#include <cstring>
+
+#include "cache_impl.h"
+
+namespace mcd::storage {
+namespace {
+
+// Chunks examined per hold of the source class lock.
+constexpr uint32_t kMoveBatch = 64;
+
+}  // namespace
+
+ReassignResult Cache::Impl::ReassignPage(int src, int dst) {
+  if (src == dst) return ReassignResult::kSame;
+  if (src < 1 || src > slab.NumClasses() || dst < 0 || dst > slab.NumClasses()) {
+    return ReassignResult::kBadClass;
+  }
+  std::lock_guard<std::mutex> lock(move_mu);
+  if (move.running) return ReassignResult::kBusy;
+  {
+    std::lock_guard<std::mutex> class_lock(slab.Mutex(src));
+    if (slab.ClassLocked(src).npages < 2) return ReassignResult::kNoSpare;
+  }
+  move = MoveState{};
+  move.running = true;
+  move.src = src;
+  move.dst = dst;
+  return ReassignResult::kOk;
+}
+
+bool Cache::Impl::MoveStep() {
+  std::lock_guard<std::mutex> lock(move_mu);
+  if (!move.running) return false;
+  const RelTime now = Now();
+  Item* deferred[kMoveBatch];
+  uint32_t ndeferred = 0;
+  uint32_t page = kNoPage;
+  bool pass_done = false;
+  {
+    std::lock_guard<std::mutex> class_lock(slab.Mutex(move.src));
+    if (move.page == kNoPage) {
+      move.page = slab.BeginMoveLocked(move.src);
+      if (move.page == kNoPage) {  // the class lost its pages meanwhile
+        move.running = false;
+        return false;
+      }
+    }
+    const uint32_t n = slab.MovingChunksLocked(move.src);
+    for (uint32_t i = 0; i < kMoveBatch && move.next_chunk < n; ++i, ++move.next_chunk) {
+      Item* chunk = reinterpret_cast<Item*>(slab.ChunkAt(move.src, move.page, move.next_chunk));
+      Item* freed = nullptr;
+      switch (EvacuateLocked(move.src, chunk, now, &freed)) {
+        case Evacuation::kDone:
+          break;
+        case Evacuation::kBusy:
+          ++mover.busy_items;
+          move.busy = true;
+          break;
+        case Evacuation::kFreedLater:
+          deferred[ndeferred++] = freed;
+          move.busy = true;  // freed after the lock: check the chunk again
+          break;
+      }
+    }
+    if (move.next_chunk == n) {
+      if (!move.busy) {
+        page = slab.FinishMoveLocked(move.src);
+        pass_done = true;
+      } else {  // look at the busy chunks again
+        move.next_chunk = 0;
+        move.busy = false;
+        ++move.passes;
+      }
+    }
+  }
+  for (uint32_t i = 0; i < ndeferred; ++i) FreeItem(deferred[i]);
+  if (!pass_done) return true;
+  if (move.dst == 0) {
+    slab.ReleasePage(page);
+  } else {
+    std::lock_guard<std::mutex> class_lock(slab.Mutex(move.dst));
+    slab.AdoptPageLocked(move.dst, page);
+  }
+  ++mover.slabs_moved;
+  move.running = false;
+  return false;
+}
+
+Cache::Impl::Evacuation Cache::Impl::EvacuateLocked(int cls, Item* chunk, RelTime now,
+                                                    Item** deferred) {
+  const uint8_t cf = chunk->flags();
+  if ((cf & kItemFree) != 0) return Evacuation::kDone;
+  const bool data_chunk = (cf & kItemChunkData) != 0;
+  Item* it = data_chunk ? chunk->h_next : chunk;
+  if (it == nullptr) return Evacuation::kBusy;
+  const uint64_t hv = HashTable::Hash(it->key());
+  Stripe& stripe = table.StripeAt(table.StripeIndex(hv));
+  std::unique_lock<std::mutex> lock(stripe.mu, std::try_to_lock);
+  if (!lock.owns_lock()) return Evacuation::kBusy;
+  const uint8_t f = it->flags();
+  // Being filled, or being freed by its last reader (which then waits for this class lock).
+  if ((f & kItemLinked) == 0 || it->refs() != 1) return Evacuation::kBusy;
+  SlabClass& c = slab.ClassLocked(cls);
+  LookupResult why;
+  const bool dead = IsDead(it, now, &why);
+  if (data_chunk || (f & kItemChunked) != 0) {
+    // A chunked item spans pages and classes: evict it whole, free it after the lock.
+    DetachLocked(it, hv, stripe);
+    if (dead) {
+      ++mover.inline_reclaim;
+    } else {
+      ++mover.evictions_nomem;
+    }
+    *deferred = it;
+    return Evacuation::kFreedLater;
+  }
+  if (!dead) {
+    auto* fresh = static_cast<Item*>(slab.TakeChunkLocked(cls, /*may_grow=*/false));
+    if (fresh != nullptr) {
+      // A whole copy takes the item's place in its hash chain; no reader holds the old one.
+      std::memcpy(static_cast<void*>(fresh), it, it->total_size());
+      table.RemoveLocked(it, hv);
+      table.InsertLocked(fresh, hv);
+      it->clear_flags(kItemLinked);
+      it->set_refs(0);
+      slab.ReturnChunkLocked(cls, it);
+      ++mover.rescues;
+      return Evacuation::kDone;
+    }
+  }
+  DetachLocked(it, hv, stripe);
+  if (dead) {
+    ++mover.inline_reclaim;
+  } else {
+    ++mover.evictions_nomem;
+  }
+  c.mem_requested -= it->total_size();
+  slab.ReturnChunkLocked(cls, it);
+  return Evacuation::kDone;
+}
+
+void Cache::Impl::DetachLocked(Item* it, uint64_t hv, Stripe& stripe) {
+  table.RemoveLocked(it, hv);
+  stripe.bytes.fetch_sub(it->total_size(), std::memory_order_relaxed);
+  class_items[slab.ClassOf(it)].fetch_sub(1, std::memory_order_relaxed);
+  it->clear_flags(kItemLinked);
+  it->set_refs(0);
+}
+
+ReassignResult Cache::ReassignPage(int src, int dst) { return impl_->ReassignPage(src, dst); }
+
+bool Cache::MoveStep() { return impl_->MoveStep(); }
+
+MoverStats Cache::MoverCounters() const {
+  std::lock_guard<std::mutex> lock(impl_->move_mu);
+  return impl_->mover;
+}
+
+uint64_t Cache::PoolPages() const { return impl_->slab.PoolPages(); }
+
+}  // namespace mcd::storage
