@@ -34,10 +34,25 @@ SlabOptions ToSlabOptions(const CacheOptions& o) {
 
 Cache::Impl::Impl(const CacheOptions& options, const Clock* c)
     : opts(options), clock(c), slab(ToSlabOptions(options)), table(options.hashpower) {
+  automove_mode.store(opts.slab_automove, std::memory_order_relaxed);
+  automove = std::make_unique<AutomovePolicy>(slab.NumClasses(), opts.automove_window,
+                                              opts.automove_ratio);
+  automove_aggressive = std::make_unique<AutomovePolicy>(slab.NumClasses(), 1, 1.0);
   if (opts.start_maintainer) maintainer = std::thread([this] { MaintainerLoop(); });
+  if (opts.start_maintainer && opts.slab_reassign) {
+    mover_thread = std::thread([this] { MoverLoop(); });
+  }
 }
 
 Cache::Impl::~Impl() {
+  if (mover_thread.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(mover_wake_mu);
+      mover_stop = true;
+    }
+    mover_wake_cv.notify_one();
+    mover_thread.join();
+  }
   if (maintainer.joinable()) {
     {
       std::lock_guard<std::mutex> lock(wake_mu);

@@ -30,6 +30,7 @@
 #include <string_view>
 #include <thread>
 
+#include "automove.h"
 #include "hash_table.h"
 #include "item_layout.h"
 #include "mcd/storage/cache.h"
@@ -129,6 +130,11 @@ struct Cache::Impl {
   ReassignResult ReassignPage(int src, int dst);
   // Advances the running move; false when none is running (any more).
   bool MoveStep();
+  bool AutomoveTick();
+  void MoverLoop();
+  // Seconds since the item nearest after the CLOCK hand was used (stats items `age`).
+  // REQUIRES: class lock of id held.
+  uint64_t ClassAgeLocked(int id, RelTime now) const;
   enum class Evacuation : uint8_t {
     kDone,        // the chunk is free now
     kBusy,        // a reader, a filler or a locked stripe: try again on the next pass
@@ -176,6 +182,13 @@ struct Cache::Impl {
   std::mutex move_mu;
   MoveState move;
   MoverStats mover;  // guarded by move_mu
+  std::atomic<int> automove_mode{1};
+  std::unique_ptr<AutomovePolicy> automove;             // mode 1; owned by the ticking thread
+  std::unique_ptr<AutomovePolicy> automove_aggressive;  // mode 2
+  std::mutex mover_wake_mu;
+  std::condition_variable mover_wake_cv;
+  bool mover_stop = false;  // guarded by mover_wake_mu
+  std::thread mover_thread;
 
   std::mutex maintain_mu;  // serializes MaintainOnce
   std::mutex wake_mu;

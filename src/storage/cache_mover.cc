@@ -23,7 +23,10 @@
 // Counters follow memcached's names: slabs_moved, slab_reassign_rescues,
 // slab_reassign_inline_reclaim, slab_reassign_evictions_nomem, slab_reassign_chunk_rescues (0:
 // chunked items are evicted, not rescued), slab_reassign_busy_items.
+#include <chrono>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 #include "cache_impl.h"
 
@@ -50,7 +53,54 @@ ReassignResult Cache::Impl::ReassignPage(int src, int dst) {
   move.running = true;
   move.src = src;
   move.dst = dst;
+  if (mover_thread.joinable()) mover_wake_cv.notify_one();
   return ReassignResult::kOk;
+}
+
+bool Cache::Impl::AutomoveTick() {
+  const int mode = automove_mode.load(std::memory_order_relaxed);
+  if (mode == 0) return false;
+  std::vector<AutomoveSample> samples(static_cast<size_t>(slab.NumClasses() + 1));
+  const RelTime now = Now();
+  for (int id = 1; id <= slab.NumClasses(); ++id) {
+    AutomoveSample& s = samples[static_cast<size_t>(id)];
+    std::lock_guard<std::mutex> lock(slab.Mutex(id));
+    const SlabClass& c = slab.ClassLocked(id);
+    s.evicted = c.events.evicted;
+    s.outofmemory = c.events.outofmemory;
+    s.total_pages = c.npages;
+    s.free_chunks = c.free_count;
+    s.chunks_per_page = c.perslab;
+    s.age = ClassAgeLocked(id, now);
+  }
+  AutomoveDecision d = (mode == 2 ? automove_aggressive : automove)->Tick(samples);
+  return d.move() && ReassignPage(d.src, d.dst) == ReassignResult::kOk;
+}
+
+void Cache::Impl::MoverLoop() {
+  using Clock = std::chrono::steady_clock;
+  auto next_tick = Clock::now() + std::chrono::seconds(1);
+  std::unique_lock<std::mutex> lock(mover_wake_mu);
+  while (!mover_stop) {
+    lock.unlock();
+    // Carry out a running move; between passes that met busy items, let their holders go on.
+    uint32_t passes = 0;
+    while (MoveStep()) {
+      std::lock_guard<std::mutex> move_lock(move_mu);
+      if (move.passes != passes) {
+        passes = move.passes;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      if (stopping.load(std::memory_order_relaxed)) break;
+    }
+    if (Clock::now() >= next_tick) {
+      next_tick = Clock::now() + std::chrono::seconds(1);
+      AutomoveTick();
+    }
+    lock.lock();
+    if (mover_stop) break;
+    mover_wake_cv.wait_until(lock, next_tick);
+  }
 }
 
 bool Cache::Impl::MoveStep() {
@@ -175,6 +225,12 @@ void Cache::Impl::DetachLocked(Item* it, uint64_t hv, Stripe& stripe) {
 ReassignResult Cache::ReassignPage(int src, int dst) { return impl_->ReassignPage(src, dst); }
 
 bool Cache::MoveStep() { return impl_->MoveStep(); }
+
+bool Cache::AutomoveTick() { return impl_->AutomoveTick(); }
+
+void Cache::SetAutomove(int mode) { impl_->automove_mode.store(mode, std::memory_order_relaxed); }
+
+int Cache::Automove() const { return impl_->automove_mode.load(std::memory_order_relaxed); }
 
 MoverStats Cache::MoverCounters() const {
   std::lock_guard<std::mutex> lock(impl_->move_mu);

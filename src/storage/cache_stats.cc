@@ -45,6 +45,21 @@ GlobalStats Cache::Stats() const {
   return g;
 }
 
+uint64_t Cache::Impl::ClassAgeLocked(int id, RelTime now) const {
+  // Approximates the least recently used item by the first linked item at or after the CLOCK
+  // hand: the hand has just passed the items it aged out.
+  uint64_t age = 0;
+  slab.ScanFromHandLocked(id, [&](char* p) {
+    const Item* it = reinterpret_cast<const Item*>(p);
+    uint8_t f = it->flags();
+    if ((f & (kItemFree | kItemChunkData)) != 0 || (f & kItemLinked) == 0) return false;
+    RelTime t = it->load_time();
+    age = now > t ? now - t : 0;
+    return true;
+  });
+  return age;
+}
+
 void Cache::VisitClasses(const std::function<void(const ClassStats&)>& fn) const {
   Impl* d = impl_.get();
   RelTime now = d->clock->Now();
@@ -64,16 +79,7 @@ void Cache::VisitClasses(const std::function<void(const ClassStats&)>& fn) const
       cs.free_chunks_end = c.perslab - c.carved;
       cs.mem_requested = c.mem_requested;
       cs.number = d->class_items[id].load(std::memory_order_relaxed);
-      // Age approximates the least recently used item by the first linked item at or after the
-      // CLOCK hand: the hand has just passed the items it aged out.
-      d->slab.ScanFromHandLocked(id, [&](char* p) {
-        const Item* it = reinterpret_cast<const Item*>(p);
-        uint8_t f = it->flags();
-        if ((f & (kItemFree | kItemChunkData)) != 0 || (f & kItemLinked) == 0) return false;
-        RelTime t = it->load_time();
-        cs.age = now > t ? now - t : 0;
-        return true;
-      });
+      cs.age = d->ClassAgeLocked(id, now);
       cs.evicted = c.events.evicted;
       cs.evicted_nonzero = c.events.evicted_nonzero;
       cs.evicted_time = c.events.evicted_time;

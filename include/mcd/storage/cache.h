@@ -40,6 +40,13 @@ struct CacheOptions {
   // Test hook (memcached's T_MEMD_INITIAL_MALLOC, read by app): bytes counted as already
   // allocated against memory_limit and in total_malloced.
   uint64_t initial_malloced = 0;
+  // Slab page mover (-o slab_reassign, slab_automove, slab_automove_ratio/window): with
+  // slab_reassign a mover thread carries out `slabs reassign`, and with automove 1 or 2 it
+  // decides moves itself once a second (automove.h).
+  bool slab_reassign = true;
+  int slab_automove = 1;
+  double automove_ratio = 0.8;
+  int automove_window = 30;
   bool start_maintainer = true;  // background thread for hash expansion (tests may drive
                                  // expansion by hand with MaintainOnce())
 };
@@ -194,6 +201,13 @@ class Cache {
   ReassignResult ReassignPage(int src, int dst);
   // Advances the running move by one batch; false when no move is running any more.
   bool MoveStep();
+  // Feeds the automove policy one tick of per-class figures and starts the move it decides on,
+  // if any (the mover thread calls it once a second; tests call it themselves). True if it
+  // started a move.
+  bool AutomoveTick();
+  // `slabs automove N` at run time (0 off, 1 on, 2 aggressive).
+  void SetAutomove(int mode);
+  int Automove() const;
   MoverStats MoverCounters() const;
   // Pages in the global pool (stats: slab_global_page_pool).
   uint64_t PoolPages() const;

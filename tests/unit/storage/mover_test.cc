@@ -212,6 +212,44 @@ TEST_F(MoverTest, EvictionDuringAMoveDoesNotReuseTheMovingPage) {
   EXPECT_EQ(cache_->Stats().curr_items, static_cast<uint64_t>(live) + 40);
 }
 
+// A size shift, as the mover thread sees it once a second: old small items fill the memory,
+// then only big items are stored and evict each other. After a window of ticks, automove gives
+// the big class pages from the small one; with automove off nothing moves.
+TEST_F(MoverTest, AutomoveFollowsASizeShift) {
+  for (int mode : {0, 1}) {
+    CacheOptions o;
+    o.page_size = 64 << 10;
+    o.memory_limit = 8 * (64 << 10);
+    o.hashpower = 12;
+    o.start_maintainer = false;
+    o.slab_automove = mode;
+    cache_ = std::make_unique<Cache>(o, &clock_);
+    for (int i = 0; i < static_cast<int>(7 * kPerPage); ++i) ASSERT_TRUE(Set(i));
+    const int small = ClassOfKey(0);
+    int next = 100000;
+    ASSERT_TRUE(Set(next++, 1000));
+    const int big = ClassOfKey(100000);
+    int moves = 0;
+    for (int second = 0; second < 60; ++second) {
+      clock_.Advance(1);
+      for (int k = 0; k < 200; ++k) ASSERT_TRUE(Set(next++, 1000));
+      if (cache_->AutomoveTick()) {
+        ++moves;
+        RunMove();
+      }
+    }
+    if (mode == 0) {
+      EXPECT_EQ(moves, 0);
+      EXPECT_EQ(Class(small).total_pages, 7u);
+    } else {
+      EXPECT_GT(moves, 0);
+      EXPECT_EQ(Class(small).total_pages, 7u - static_cast<uint64_t>(moves));
+      EXPECT_EQ(Class(big).total_pages, 1u + static_cast<uint64_t>(moves));
+      EXPECT_GE(Class(small).total_pages, 2u);
+    }
+  }
+}
+
 // Readers and writers in both classes while pages move back and forth: every value read is the
 // one stored under its key.
 TEST_F(MoverTest, ValuesStayIntactWhilePagesMove) {
