@@ -105,6 +105,12 @@ struct ServerStats {
   std::atomic<uint64_t> time_in_listen_disabled_us{0};
   std::atomic<bool> accepting_conns{true};
   std::atomic<uint64_t> reserved_fds{0};
+  // memcached's response objects and read buffers; mcd has neither pool (a worker shares one
+  // read buffer among its connections), so these stay 0.
+  std::atomic<uint64_t> response_obj_oom{0};
+  std::atomic<uint64_t> response_obj_count{0};
+  std::atomic<uint64_t> response_obj_bytes{0};
+  std::atomic<uint64_t> read_buf_oom{0};
   std::atomic<uint64_t> read_buf_count{0};
   std::atomic<uint64_t> read_buf_bytes{0};
   std::atomic<uint64_t> read_buf_bytes_free{0};

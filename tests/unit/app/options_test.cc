@@ -932,3 +932,36 @@ TEST(OptionsStructs, SlabSizesAndNoHashExpandReachTheCache) {
 
 }  // namespace
 }  // namespace mcd::app
+
+namespace mcd::app {
+namespace {
+
+// The switches that decide which `stats` lines memcached prints reach the handler.
+TEST(OptionsStructs, StatsListSwitchesReachTheHandler) {
+  Result d = Parse({});
+  ASSERT_EQ(d.outcome, ParseOutcome::kRun) << d.message;
+  const handler::HandlerOptions& h = d.options.handler;
+  EXPECT_TRUE(h.maxconns_fast);
+  EXPECT_TRUE(h.slab_reassign);
+  EXPECT_TRUE(h.lru_crawler);
+  EXPECT_TRUE(h.lru_maintainer);
+  EXPECT_FALSE(h.temp_lru);
+  Result r = Parse({"-o", "no_maxconns_fast,no_slab_reassign,no_lru_crawler,no_lru_maintainer"});
+  ASSERT_EQ(r.outcome, ParseOutcome::kRun) << r.message;
+  EXPECT_FALSE(r.options.handler.maxconns_fast);
+  EXPECT_FALSE(r.options.handler.slab_reassign);
+  EXPECT_FALSE(r.options.handler.lru_crawler);
+  EXPECT_FALSE(r.options.handler.lru_maintainer);
+  Result m = Parse({"-o", "no_modern"});
+  ASSERT_EQ(m.outcome, ParseOutcome::kRun) << m.message;
+  EXPECT_FALSE(m.options.handler.maxconns_fast);
+  EXPECT_FALSE(m.options.handler.slab_reassign);
+  EXPECT_FALSE(m.options.handler.lru_crawler);
+  EXPECT_FALSE(m.options.handler.lru_maintainer);
+  Result t = Parse({"-o", "temporary_ttl=30"});
+  ASSERT_EQ(t.outcome, ParseOutcome::kRun) << t.message;
+  EXPECT_TRUE(t.options.handler.temp_lru);
+}
+
+}  // namespace
+}  // namespace mcd::app

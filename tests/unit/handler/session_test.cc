@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -285,6 +286,54 @@ TEST_F(SessionTest, ShutdownModes) {
   ctx_.options.shutdown_enabled = false;
   EXPECT_EQ(Run("shutdown graceful\r\n"), "ERROR: shutdown not enabled\r\n");
   EXPECT_EQ(calls.size(), 2u);
+}
+
+}  // namespace
+}  // namespace mcd::handler
+
+namespace mcd::handler {
+namespace {
+
+std::vector<std::string> StatNames(const std::string& reply) {
+  std::vector<std::string> names;
+  size_t pos = 0;
+  while ((pos = reply.find("STAT ", pos)) != std::string::npos) {
+    pos += 5;
+    names.push_back(reply.substr(pos, reply.find(' ', pos) - pos));
+  }
+  return names;
+}
+
+bool Has(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// memcached 1.6.18 prints some general `stats` lines only while the matching machinery is on;
+// the session follows the same switches (HandlerOptions).
+TEST_F(SessionTest, GeneralStatsListFollowsOptions) {
+  std::vector<std::string> all = StatNames(Run("stats\r\n"));
+  EXPECT_EQ(all.size(), 92u);
+  for (const char* name : {"rejected_connections", "slabs_moved", "lru_crawler_starts",
+                           "lru_maintainer_juggles", "evicted_active", "lru_bumps_dropped"}) {
+    EXPECT_TRUE(Has(all, name)) << name;
+  }
+  ctx_.options.lru_crawler = false;
+  ctx_.options.lru_maintainer = false;
+  std::vector<std::string> stats_t = StatNames(Run("stats\r\n"));
+  EXPECT_EQ(stats_t.size(), 83u);  // what memcached's t/stats.t counts
+  for (const char* name : {"lru_crawler_running", "lru_crawler_starts", "lru_maintainer_juggles",
+                           "evicted_active", "moves_to_cold", "moves_to_warm", "moves_within_lru",
+                           "direct_reclaims", "lru_bumps_dropped"}) {
+    EXPECT_FALSE(Has(stats_t, name)) << name;
+  }
+  ctx_.options.maxconns_fast = false;
+  ctx_.options.slab_reassign = false;
+  std::vector<std::string> bare = StatNames(Run("stats\r\n"));
+  EXPECT_EQ(bare.size(), 74u);
+  EXPECT_FALSE(Has(bare, "rejected_connections"));
+  EXPECT_FALSE(Has(bare, "slab_reassign_running"));
+  EXPECT_EQ(bare.front(), "pid");
+  EXPECT_EQ(bare.back(), "lrutail_reflocked");
 }
 
 }  // namespace
