@@ -156,6 +156,8 @@ void FormatSettingsStats(const SharedContext& ctx, OutBuf* out) {
   for (const auto& [name, value] : ctx.options.settings) {
     if (name == "verbosity") {
       w.Num(name, static_cast<uint64_t>(ctx.verbosity.load(std::memory_order_relaxed)));
+    } else if (name == "detail_enabled") {
+      w.Str(name, ctx.stats->Prefixes().enabled() ? "yes" : "no");  // `stats detail on|off`
     } else {
       w.Str(name, value);
     }
@@ -296,6 +298,21 @@ void FormatConnsStats(const SharedContext& ctx, int caller_conn_id, OutBuf* out)
     }
   }
   w.End();
+}
+
+void FormatDetailDump(const SharedContext& ctx, OutBuf* out) {
+  std::string line;
+  char num[24];
+  for (const auto& [prefix, c] : ctx.stats->Prefixes().Snapshot()) {
+    line.assign(wire::kDetailPrefix).append(prefix);
+    line.append(" get ").append(num, FormatUint64(c.gets, num));
+    line.append(" hit ").append(num, FormatUint64(c.hits, num));
+    line.append(" set ").append(num, FormatUint64(c.sets, num));
+    line.append(" del ").append(num, FormatUint64(c.deletes, num));
+    line.append(wire::kCrlf);
+    out->Append(line);
+  }
+  out->Append(wire::kEnd);
 }
 
 }  // namespace mcd::handler
