@@ -552,6 +552,8 @@ void Session::State::Stats(const Command& cmd, OutBuf* out) {
     FormatCacheDump(*ctx, rest, out);
   } else if (sub == "conns") {
     FormatConnsStats(*ctx, conn_id, out);
+  } else if (sub == "mcd") {
+    FormatMcdStats(*ctx, out);
   } else {
     Reply(out, wire::kError);
   }

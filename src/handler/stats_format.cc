@@ -315,4 +315,18 @@ void FormatDetailDump(const SharedContext& ctx, OutBuf* out) {
   out->Append(wire::kEnd);
 }
 
+void FormatMcdStats(const SharedContext& ctx, OutBuf* out) {
+  StatWriter w(out);
+  std::string_view version = ctx.options.version;
+  const size_t mcd = version.find("-mcd-");
+  if (mcd != std::string_view::npos) version.remove_prefix(mcd + 5);
+  w.Str("version", version);
+  // Counted whatever maxconns_fast says: mcd always turns away a connection over -c at once,
+  // while memcached's `stats` shows the line only with maxconns_fast on.
+  w.Num("rejected_connections",
+        ctx.stats->Server().rejected_connections.load(std::memory_order_relaxed));
+  w.Num("detail_prefixes", ctx.stats->Prefixes().size());
+  w.End();
+}
+
 }  // namespace mcd::handler

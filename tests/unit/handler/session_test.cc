@@ -388,5 +388,15 @@ TEST_F(SessionTest, StatsDetailCountsStoresAtEverySplit) {
   }
 }
 
+TEST_F(SessionTest, StatsMcd) {
+  ctx_.options.version = "1.6.18-mcd-9.8.7";
+  registry_.Server().rejected_connections.store(3);
+  registry_.Prefixes().SetEnabled(true);
+  Run("get x:1 y:1\r\n");
+  EXPECT_EQ(Run("stats mcd\r\n"),
+            "STAT version 9.8.7\r\nSTAT rejected_connections 3\r\nSTAT detail_prefixes 2\r\n"
+            "END\r\n");
+}
+
 }  // namespace
 }  // namespace mcd::handler
