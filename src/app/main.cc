@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   mcd::SystemClock clock;
   mcd::storage::Cache cache(opts.cache, &clock);
   if (opts.verbosity > 1) std::fputs(cache.ClassTable().c_str(), stderr);
-  mcd::stats::Registry registry(opts.server.threads);
+  mcd::stats::Registry registry(opts.server.threads, opts.prefix_delimiter, opts.detail_enabled);
   mcd::handler::SharedContext ctx;
   ctx.cache = &cache;
   ctx.stats = &registry;

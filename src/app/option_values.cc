@@ -313,6 +313,8 @@ const std::vector<SubOption>& SubOptions() {
          e->lru_crawler = false;
          e->lru_maintainer = false;
          e->lru_segmented = false;
+         e->maxconns_fast = false;
+         e->hash_algorithm = "jenkins";
          return std::string();
        }},
       {"slab_reassign",

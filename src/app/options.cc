@@ -529,6 +529,11 @@ class Reader {
     c.slab_sizes = o->ext.slab_sizes;
     c.hash_expand = o->ext.hash_expand;
     h.idle_timeout = o->ext.idle_timeout;
+    h.maxconns_fast = o->ext.maxconns_fast;
+    h.slab_reassign = o->ext.slab_reassign;
+    h.lru_crawler = o->ext.lru_crawler;
+    h.lru_maintainer = o->ext.lru_maintainer;
+    h.temp_lru = o->ext.temp_lru;
     s.idle_timeout = o->ext.idle_timeout;
   }
 

@@ -56,11 +56,13 @@ struct Session::State {
   enum class Phase : uint8_t { kLine, kData, kSwallow, kKeys };
 
   State(SharedContext* c, stats::ThreadStats* t, int id)
-      : ctx(c), cache(c->cache), ts(t), conn_id(id) {}
+      : ctx(c), cache(c->cache), ts(t), detail(&c->stats->Prefixes()), conn_id(id) {}
 
   SharedContext* ctx;
   storage::Cache* cache;
   stats::ThreadStats* ts;
+  // `stats detail`: each Record* call is one relaxed load while detail is off.
+  stats::PrefixStats* detail;
   int conn_id;
   Phase phase = Phase::kLine;
 
@@ -241,6 +243,7 @@ void Session::State::Dispatch(const Command& cmd, OutBuf* out) {
       StartStore(cmd, out);
       return;
     case CommandType::kDelete: {
+      detail->RecordDelete(cmd.key);
       bool hit = cache->Delete(cmd.key);
       (hit ? ts->delete_hits : ts->delete_misses).Add();
       if (!cmd.noreply) Reply(out, hit ? wire::kDeleted : wire::kNotFound);
@@ -307,6 +310,7 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
     storage::Item* it = touch ? cache->GetAndTouch(key, exptime, &lr) : cache->Get(key, &lr);
     ts->cmd_get.Add();
     if (touch) ts->cmd_touch.Add();
+    detail->RecordGet(key, it != nullptr);
     if (it == nullptr) {
       ts->get_misses.Add();
       if (touch) ts->touch_misses.Add();
@@ -395,6 +399,8 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
 }
 
 void Session::State::StartStore(const Command& cmd, OutBuf* out) {
+  // As memcached, `stats detail` counts every well-formed storage command, stored or not.
+  detail->RecordSet(cmd.key);
   storage::Item* it = nullptr;
   const RelTime exptime = ctx->clock->ExptimeToRel(cmd.exptime);
   storage::AllocResult ar = cache->Allocate(cmd.key, cmd.flags, exptime, cmd.bytes, &it);
@@ -532,10 +538,13 @@ void Session::State::Stats(const Command& cmd, OutBuf* out) {
     cache->ResetStats();
     Reply(out, wire::kReset);
   } else if (sub == "detail") {
-    if (rest == "on" || rest == "off") {
+    // Only the first argument counts ("stats detail on extra" turns detail on, as in memcached).
+    std::string_view what = rest.substr(0, rest.find(' '));
+    if (what == "on" || what == "off") {
+      detail->SetEnabled(what == "on");
       Reply(out, wire::kOk);
-    } else if (rest == "dump") {
-      Reply(out, wire::kEnd);
+    } else if (what == "dump") {
+      FormatDetailDump(*ctx, out);
     } else {
       Reply(out, wire::kStatsDetailUsage);
     }
@@ -543,6 +552,8 @@ void Session::State::Stats(const Command& cmd, OutBuf* out) {
     FormatCacheDump(*ctx, rest, out);
   } else if (sub == "conns") {
     FormatConnsStats(*ctx, conn_id, out);
+  } else if (sub == "mcd") {
+    FormatMcdStats(*ctx, out);
   } else {
     Reply(out, wire::kError);
   }

@@ -5,6 +5,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 
 #include "mcd/protocol/wire.h"
@@ -58,6 +59,12 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   auto load = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  const HandlerOptions& o = ctx.options;
+  // The lines memcached prints only while a part of its machinery is on follow the same options
+  // (see HandlerOptions); mcd has none of those parts, so their counters are 0.
+  auto zeros = [&w](std::initializer_list<const char*> names) {
+    for (const char* name : names) w.Num(name, 0);
+  };
 
   w.Num("pid", static_cast<uint64_t>(getpid()));
   w.Num("uptime", now >= ctx.started ? now - ctx.started : 0);
@@ -70,15 +77,15 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
   w.Num("max_connections", ctx.options.max_connections);
   w.Num("curr_connections", load(srv.curr_connections));
   w.Num("total_connections", load(srv.total_connections));
-  w.Num("rejected_connections", load(srv.rejected_connections));
+  if (o.maxconns_fast) w.Num("rejected_connections", load(srv.rejected_connections));
   w.Num("connection_structures", load(srv.connection_structures));
-  w.Num("response_obj_oom", 0);
-  w.Num("response_obj_count", 0);
-  w.Num("response_obj_bytes", 0);
+  w.Num("response_obj_oom", load(srv.response_obj_oom));
+  w.Num("response_obj_count", load(srv.response_obj_count));
+  w.Num("response_obj_bytes", load(srv.response_obj_bytes));
   w.Num("read_buf_count", load(srv.read_buf_count));
   w.Num("read_buf_bytes", load(srv.read_buf_bytes));
   w.Num("read_buf_bytes_free", load(srv.read_buf_bytes_free));
-  w.Num("read_buf_oom", 0);
+  w.Num("read_buf_oom", load(srv.read_buf_oom));
   w.Num("reserved_fds", load(srv.reserved_fds));
   w.Num("cmd_get", t.cmd_get);
   w.Num("cmd_set", t.cmd_set);
@@ -117,29 +124,29 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
   w.Num("hash_bytes", g.hash_bytes);
   w.Num("hash_is_expanding", g.hash_is_expanding ? 1 : 0);
   // memcached's slab mover, LRU crawler, LRU maintainer and loggers have no counterpart in mcd
-  // (see docs/compatibility.md); their counters are reported as 0 so tools find every name.
-  for (const char* name :
-       {"slab_reassign_rescues", "slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
-        "slab_reassign_inline_reclaim", "slab_reassign_busy_items", "slab_reassign_busy_deletes",
-        "slab_reassign_running", "slabs_moved", "lru_crawler_running", "lru_crawler_starts",
-        "lru_maintainer_juggles", "malloc_fails", "log_worker_dropped", "log_worker_written",
-        "log_watcher_skipped", "log_watcher_sent", "log_watchers", "unexpected_napi_ids",
-        "round_robin_fallback"}) {
-    w.Num(name, 0);
+  // (see docs/compatibility.md C4); their counters are reported as 0 so tools find every name.
+  if (o.slab_reassign) {
+    zeros({"slab_reassign_rescues", "slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
+           "slab_reassign_inline_reclaim", "slab_reassign_busy_items", "slab_reassign_busy_deletes",
+           "slab_reassign_running", "slabs_moved"});
   }
+  if (o.lru_crawler) zeros({"lru_crawler_running", "lru_crawler_starts"});
+  if (o.lru_maintainer) zeros({"lru_maintainer_juggles"});
+  zeros({"malloc_fails", "log_worker_dropped", "log_worker_written", "log_watcher_skipped",
+         "log_watcher_sent", "log_watchers", "unexpected_napi_ids", "round_robin_fallback"});
   w.Num("bytes", g.bytes);
   w.Num("curr_items", g.curr_items);
   w.Num("total_items", g.total_items);
   w.Num("slab_global_page_pool", 0);
   w.Num("expired_unfetched", g.expired_unfetched);
   w.Num("evicted_unfetched", g.evicted_unfetched);
-  w.Num("evicted_active", g.evicted_active);
+  if (o.lru_maintainer) w.Num("evicted_active", g.evicted_active);
   w.Num("evictions", g.evictions);
   w.Num("reclaimed", g.reclaimed);
-  for (const char* name :
-       {"crawler_reclaimed", "crawler_items_checked", "lrutail_reflocked", "moves_to_cold",
-        "moves_to_warm", "moves_within_lru", "direct_reclaims", "lru_bumps_dropped"}) {
-    w.Num(name, 0);
+  zeros({"crawler_reclaimed", "crawler_items_checked", "lrutail_reflocked"});
+  if (o.lru_maintainer) {
+    zeros({"moves_to_cold", "moves_to_warm", "moves_within_lru", "direct_reclaims",
+           "lru_bumps_dropped"});
   }
   w.End();
 }
@@ -149,6 +156,8 @@ void FormatSettingsStats(const SharedContext& ctx, OutBuf* out) {
   for (const auto& [name, value] : ctx.options.settings) {
     if (name == "verbosity") {
       w.Num(name, static_cast<uint64_t>(ctx.verbosity.load(std::memory_order_relaxed)));
+    } else if (name == "detail_enabled") {
+      w.Str(name, ctx.stats->Prefixes().enabled() ? "yes" : "no");  // `stats detail on|off`
     } else {
       w.Str(name, value);
     }
@@ -158,16 +167,21 @@ void FormatSettingsStats(const SharedContext& ctx, OutBuf* out) {
 
 void FormatItemsStats(const SharedContext& ctx, OutBuf* out) {
   StatWriter w(out);
+  const bool lru = ctx.options.lru_maintainer;
   ctx.cache->VisitClasses([&](const storage::ClassStats& c) {
     if (c.number == 0 && c.evicted == 0 && c.outofmemory == 0) return;
     w.Prefix("items:" + std::to_string(c.id) + ":");
     w.Num("number", c.number);
-    // mcd has one CLOCK per class, no hot/warm/cold segments: everything counts as cold.
-    w.Num("number_hot", 0);
-    w.Num("number_warm", 0);
-    w.Num("number_cold", c.number);
-    w.Num("age_hot", 0);
-    w.Num("age_warm", 0);
+    // mcd has one CLOCK per class, no hot/warm/cold segments: everything counts as cold. As in
+    // memcached, the segment lines are printed only with the LRU maintainer option on.
+    if (lru) {
+      w.Num("number_hot", 0);
+      w.Num("number_warm", 0);
+      w.Num("number_cold", c.number);
+      if (ctx.options.temp_lru) w.Num("number_temp", 0);
+      w.Num("age_hot", 0);
+      w.Num("age_warm", 0);
+    }
     w.Num("age", c.age);
     w.Num("mem_requested", c.mem_requested);
     w.Num("evicted", c.evicted);
@@ -178,10 +192,11 @@ void FormatItemsStats(const SharedContext& ctx, OutBuf* out) {
     w.Num("reclaimed", c.reclaimed);
     w.Num("expired_unfetched", c.expired_unfetched);
     w.Num("evicted_unfetched", c.evicted_unfetched);
-    w.Num("evicted_active", c.evicted_active);
+    if (lru) w.Num("evicted_active", c.evicted_active);
     w.Num("crawler_reclaimed", 0);
     w.Num("crawler_items_checked", 0);
     w.Num("lrutail_reflocked", 0);
+    if (!lru) return;
     w.Num("moves_to_cold", 0);
     w.Num("moves_to_warm", 0);
     w.Num("moves_within_lru", 0);
@@ -282,6 +297,35 @@ void FormatConnsStats(const SharedContext& ctx, int caller_conn_id, OutBuf* out)
       w.Num("secs_since_last_cmd", c.secs_since_last_cmd);
     }
   }
+  w.End();
+}
+
+void FormatDetailDump(const SharedContext& ctx, OutBuf* out) {
+  std::string line;
+  char num[24];
+  for (const auto& [prefix, c] : ctx.stats->Prefixes().Snapshot()) {
+    line.assign(wire::kDetailPrefix).append(prefix);
+    line.append(" get ").append(num, FormatUint64(c.gets, num));
+    line.append(" hit ").append(num, FormatUint64(c.hits, num));
+    line.append(" set ").append(num, FormatUint64(c.sets, num));
+    line.append(" del ").append(num, FormatUint64(c.deletes, num));
+    line.append(wire::kCrlf);
+    out->Append(line);
+  }
+  out->Append(wire::kEnd);
+}
+
+void FormatMcdStats(const SharedContext& ctx, OutBuf* out) {
+  StatWriter w(out);
+  std::string_view version = ctx.options.version;
+  const size_t mcd = version.find("-mcd-");
+  if (mcd != std::string_view::npos) version.remove_prefix(mcd + 5);
+  w.Str("version", version);
+  // Counted whatever maxconns_fast says: mcd always turns away a connection over -c at once,
+  // while memcached's `stats` shows the line only with maxconns_fast on.
+  w.Num("rejected_connections",
+        ctx.stats->Server().rejected_connections.load(std::memory_order_relaxed));
+  w.Num("detail_prefixes", ctx.stats->Prefixes().size());
   w.End();
 }
 

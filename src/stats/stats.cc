@@ -2,7 +2,8 @@
 
 namespace mcd::stats {
 
-Registry::Registry(int threads) {
+Registry::Registry(int threads, char prefix_delimiter, bool detail_enabled)
+    : prefixes_(prefix_delimiter, detail_enabled) {
   for (int i = 0; i < threads; ++i) threads_.push_back(std::make_unique<ThreadStats>());
 }
 
@@ -57,6 +58,7 @@ void Registry::Reset() {
   server_.total_connections.store(0, std::memory_order_relaxed);
   server_.rejected_connections.store(0, std::memory_order_relaxed);
   server_.listen_disabled_num.store(0, std::memory_order_relaxed);
+  prefixes_.Clear();
 }
 
 }  // namespace mcd::stats

@@ -1,8 +1,10 @@
 // `stats` and its sub-commands: names as memcached 1.6.18 reports them, counters that move.
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -108,6 +110,35 @@ const std::vector<std::string> kGeneralStats = {"pid",
                                                 "direct_reclaims",
                                                 "lru_bumps_dropped"};
 
+// kGeneralStats without the names in `drop`, order kept.
+std::vector<std::string> Without(const std::vector<std::string>& names,
+                                 const std::vector<std::string>& drop) {
+  std::vector<std::string> out;
+  for (const std::string& n : names) {
+    bool dropped = false;
+    for (const std::string& d : drop) dropped = dropped || n == d;
+    if (!dropped) out.push_back(n);
+  }
+  return out;
+}
+
+// The lines memcached 1.6.18 prints only while a part of its machinery is on.
+const std::vector<std::string> kSlabReassignStats = {
+    "slab_reassign_rescues",         "slab_reassign_chunk_rescues",
+    "slab_reassign_evictions_nomem", "slab_reassign_inline_reclaim",
+    "slab_reassign_busy_items",      "slab_reassign_busy_deletes",
+    "slab_reassign_running",         "slabs_moved"};
+const std::vector<std::string> kLruCrawlerStats = {"lru_crawler_running", "lru_crawler_starts"};
+const std::vector<std::string> kLruMaintainerStats = {
+    "lru_maintainer_juggles", "evicted_active",  "moves_to_cold",    "moves_to_warm",
+    "moves_within_lru",       "direct_reclaims", "lru_bumps_dropped"};
+
+std::vector<std::string> Concat(std::initializer_list<std::vector<std::string>> lists) {
+  std::vector<std::string> out;
+  for (const auto& l : lists) out.insert(out.end(), l.begin(), l.end());
+  return out;
+}
+
 // Names of the STAT lines of a reply, in order.
 std::vector<std::string> StatNames(const std::string& reply) {
   std::vector<std::string> names;
@@ -157,6 +188,42 @@ TEST_F(StatsTest, GeneralStatNamesInOrder) {
   EXPECT_EQ(s["max_connections"], "1024");
   EXPECT_EQ(s["accepting_conns"], "1");
   EXPECT_GT(Num(s, "pid"), 0u);
+}
+
+// memcached's t/stats.t starts the server with these options and expects exactly 83 names
+// (memcached 1.6.18 hides the LRU crawler's and LRU maintainer's lines when they are off).
+TEST_F(StatsTest, StatsTOptionsGiveMemcachedsEightyThreeNames) {
+  ServerProcess other;
+  ASSERT_TRUE(
+      other.Start({"-I", "1024", "-o", "slab_chunk_max=1024,no_lru_crawler,no_lru_maintainer"}));
+  Client c(other.port());
+  std::string reply = c.Call("stats\r\n");
+  ExpectWellFormed(reply);
+  std::vector<std::string> names = StatNames(reply);
+  EXPECT_EQ(names.size(), 83u);
+  EXPECT_EQ(names, Without(kGeneralStats, Concat({kLruCrawlerStats, kLruMaintainerStats})));
+}
+
+// The other switches that hide lines in memcached 1.6.18 hide the same lines in mcd.
+TEST_F(StatsTest, GeneralStatNamesFollowOptions) {
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<std::string> hidden;
+  };
+  const std::vector<Case> cases = {
+      {{"-o", "no_maxconns_fast,no_slab_reassign"},
+       Concat({{"rejected_connections"}, kSlabReassignStats})},
+      // no_modern turns all four off.
+      {{"-o", "no_modern"},
+       Concat(
+           {{"rejected_connections"}, kSlabReassignStats, kLruCrawlerStats, kLruMaintainerStats})},
+  };
+  for (const Case& tc : cases) {
+    ServerProcess other;
+    ASSERT_TRUE(other.Start(tc.args));
+    Client c(other.port());
+    EXPECT_EQ(StatNames(c.Call("stats\r\n")), Without(kGeneralStats, tc.hidden)) << tc.args[1];
+  }
 }
 
 TEST_F(StatsTest, CountersMove) {
@@ -329,6 +396,63 @@ TEST_F(StatsTest, ItemsForActiveClass) {
   EXPECT_EQ(s["items:1:evicted"], "0");
   // Only classes holding items are listed.
   for (const auto& [name, value] : s) EXPECT_EQ(name.rfind("items:1:", 0), 0u) << name;
+}
+
+// memcached 1.6.18 prints the LRU segment lines of `stats items` only with its LRU maintainer
+// on, and number_temp only with temporary_ttl as well.
+TEST_F(StatsTest, ItemsNamesFollowLruOptions) {
+  const std::vector<std::string> segmented = {"number",
+                                              "number_hot",
+                                              "number_warm",
+                                              "number_cold",
+                                              "age_hot",
+                                              "age_warm",
+                                              "age",
+                                              "mem_requested",
+                                              "evicted",
+                                              "evicted_nonzero",
+                                              "evicted_time",
+                                              "outofmemory",
+                                              "tailrepairs",
+                                              "reclaimed",
+                                              "expired_unfetched",
+                                              "evicted_unfetched",
+                                              "evicted_active",
+                                              "crawler_reclaimed",
+                                              "crawler_items_checked",
+                                              "lrutail_reflocked",
+                                              "moves_to_cold",
+                                              "moves_to_warm",
+                                              "moves_within_lru",
+                                              "direct_reclaims",
+                                              "hits_to_hot",
+                                              "hits_to_warm",
+                                              "hits_to_cold",
+                                              "hits_to_temp"};
+  auto prefixed = [](std::vector<std::string> names) {
+    for (std::string& n : names) n = "items:1:" + n;
+    return names;
+  };
+  std::vector<std::string> with_temp = segmented;
+  with_temp.insert(with_temp.begin() + 4, "number_temp");
+  const std::vector<std::string> plain =
+      Without(segmented,
+              {"number_hot", "number_warm", "number_cold", "age_hot", "age_warm", "evicted_active",
+               "moves_to_cold", "moves_to_warm", "moves_within_lru", "direct_reclaims",
+               "hits_to_hot", "hits_to_warm", "hits_to_cold", "hits_to_temp"});
+  const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> cases = {
+      {{}, segmented},
+      {{"-o", "temporary_ttl=100"}, with_temp},
+      {{"-o", "no_lru_maintainer"}, plain},
+  };
+  for (const auto& [args, expected] : cases) {
+    ServerProcess other;
+    ASSERT_TRUE(other.Start(args));
+    Client c(other.port());
+    ASSERT_TRUE(c.Expect("set a 0 0 5\r\nhello\r\n", "STORED\r\n"));
+    EXPECT_EQ(StatNames(c.Call("stats items\r\n")), prefixed(expected))
+        << (args.empty() ? "defaults" : args[1]);
+  }
 }
 
 TEST_F(StatsTest, EmptyServerItemsIsJustEnd) {

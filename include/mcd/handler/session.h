@@ -38,6 +38,14 @@ struct HandlerOptions {
   uint64_t limit_maxbytes = 64ull << 20;
   bool track_sizes = false;  // -o track_sizes: `stats sizes` histogram
   int idle_timeout = 0;      // -o idle_timeout: `stats` shows idle_kicks only when set
+  // memcached 1.6.18 prints some `stats` and `stats items` lines only while the matching part
+  // of its machinery is on. mcd has none of those parts, but follows the same -o options so
+  // the list of names is memcached's for the same command line.
+  bool maxconns_fast = true;   // rejected_connections
+  bool slab_reassign = true;   // slab_reassign_*, slabs_moved
+  bool lru_crawler = true;     // lru_crawler_running, lru_crawler_starts
+  bool lru_maintainer = true;  // lru_maintainer_juggles, evicted_active, moves_*, ...
+  bool temp_lru = false;       // `stats items` number_temp (with lru_maintainer)
   // `stats settings`, in order: name, value (memcached's names).
   std::vector<std::pair<std::string, std::string>> settings;
 };

@@ -18,5 +18,11 @@ void FormatSizesStats(const SharedContext& ctx, OutBuf* out);
 void FormatCacheDump(const SharedContext& ctx, std::string_view args, OutBuf* out);
 // `stats conns`, asked by the session with id caller_conn_id (see SharedContext::list_conns).
 void FormatConnsStats(const SharedContext& ctx, int caller_conn_id, OutBuf* out);
+// `stats detail dump`: "PREFIX <prefix> get <n> hit <n> set <n> del <n>" per prefix (sorted by
+// prefix), then END.
+void FormatDetailDump(const SharedContext& ctx, OutBuf* out);
+// `stats mcd`: mcd's own figures, which memcached's `stats` has no line for
+// (docs/compatibility.md).
+void FormatMcdStats(const SharedContext& ctx, OutBuf* out);
 
 }  // namespace mcd::handler

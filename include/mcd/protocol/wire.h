@@ -21,6 +21,7 @@ inline constexpr std::string_view kReset = "RESET\r\n";
 inline constexpr std::string_view kValue = "VALUE ";
 inline constexpr std::string_view kStat = "STAT ";
 inline constexpr std::string_view kVersionPrefix = "VERSION ";
+inline constexpr std::string_view kDetailPrefix = "PREFIX ";  // `stats detail dump` lines
 
 inline constexpr std::string_view kError = "ERROR\r\n";
 inline constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format\r\n";

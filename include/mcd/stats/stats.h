@@ -5,6 +5,7 @@
 // not write the counters: it records a baseline that later reads subtract, so resets never race
 // with the owner's increments.
 // ServerStats: connection counters shared by the server threads (atomics).
+// PrefixStats (prefix_stats.h): the per-prefix counters of `stats detail`.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,8 @@
 #include <memory>
 #include <mutex>
 #include <vector>
+
+#include "mcd/stats/prefix_stats.h"
 
 namespace mcd::stats {
 
@@ -105,6 +108,12 @@ struct ServerStats {
   std::atomic<uint64_t> time_in_listen_disabled_us{0};
   std::atomic<bool> accepting_conns{true};
   std::atomic<uint64_t> reserved_fds{0};
+  // memcached's response objects and read buffers; mcd has neither pool (a worker shares one
+  // read buffer among its connections), so these stay 0.
+  std::atomic<uint64_t> response_obj_oom{0};
+  std::atomic<uint64_t> response_obj_count{0};
+  std::atomic<uint64_t> response_obj_bytes{0};
+  std::atomic<uint64_t> read_buf_oom{0};
   std::atomic<uint64_t> read_buf_count{0};
   std::atomic<uint64_t> read_buf_bytes{0};
   std::atomic<uint64_t> read_buf_bytes_free{0};
@@ -114,16 +123,19 @@ struct ServerStats {
 // registry owns them.
 class Registry {
  public:
-  explicit Registry(int threads);
+  // prefix_delimiter and detail_enabled: -D (see PrefixStats).
+  explicit Registry(int threads, char prefix_delimiter = ':', bool detail_enabled = false);
   ThreadStats* Thread(int i) { return threads_[i].get(); }
   int NumThreads() const { return static_cast<int>(threads_.size()); }
   ServerStats& Server() { return server_; }
   const ServerStats& Server() const { return server_; }
+  PrefixStats& Prefixes() { return prefixes_; }
+  const PrefixStats& Prefixes() const { return prefixes_; }
 
   // Sums over threads, minus the baseline recorded by the last Reset().
   ThreadTotals Totals() const;
   ClassTotals ClassTotal(int class_id) const;
-  // `stats reset`.
+  // `stats reset`: also forgets the per-prefix counters.
   void Reset();
 
  private:
@@ -132,6 +144,7 @@ class Registry {
 
   std::vector<std::unique_ptr<ThreadStats>> threads_;
   ServerStats server_;
+  PrefixStats prefixes_;
   mutable std::mutex baseline_mu_;
   ThreadTotals baseline_;
   ClassTotals class_baseline_[kMaxClasses];

@@ -351,6 +351,9 @@ INSTANTIATE_TEST_SUITE_P(
         StatCase{{"-o", "modern"}, "slab_reassign", "yes"},
         StatCase{{"-o", "no_modern"}, "slab_reassign", "no"},
         StatCase{{"-o", "no_modern"}, "lru_maintainer_thread", "no"},
+        StatCase{{"-o", "no_modern"}, "maxconns_fast", "no"},
+        StatCase{{"-o", "no_modern"}, "hash_algorithm", "jenkins"},
+        StatCase{{"-o", "no_modern,hash_algorithm=xxh3"}, "hash_algorithm", "xxh3"},
         StatCase{{"-o", "no_slab_reassign"}, "slab_reassign", "no"},
         StatCase{{"-o", "slab_automove=2"}, "slab_automove", "2"},
         StatCase{{"-o", "slab_automove=abc"}, "slab_automove", "0"},
@@ -966,6 +969,39 @@ TEST(OptionsStructs, SlabSizesAndNoHashExpandReachTheCache) {
   ASSERT_EQ(r.outcome, ParseOutcome::kRun) << r.message;
   EXPECT_EQ(r.options.cache.slab_sizes, (std::vector<uint32_t>{100, 200, 300}));
   EXPECT_FALSE(r.options.cache.hash_expand);
+}
+
+}  // namespace
+}  // namespace mcd::app
+
+namespace mcd::app {
+namespace {
+
+// The switches that decide which `stats` lines memcached prints reach the handler.
+TEST(OptionsStructs, StatsListSwitchesReachTheHandler) {
+  Result d = Parse({});
+  ASSERT_EQ(d.outcome, ParseOutcome::kRun) << d.message;
+  const handler::HandlerOptions& h = d.options.handler;
+  EXPECT_TRUE(h.maxconns_fast);
+  EXPECT_TRUE(h.slab_reassign);
+  EXPECT_TRUE(h.lru_crawler);
+  EXPECT_TRUE(h.lru_maintainer);
+  EXPECT_FALSE(h.temp_lru);
+  Result r = Parse({"-o", "no_maxconns_fast,no_slab_reassign,no_lru_crawler,no_lru_maintainer"});
+  ASSERT_EQ(r.outcome, ParseOutcome::kRun) << r.message;
+  EXPECT_FALSE(r.options.handler.maxconns_fast);
+  EXPECT_FALSE(r.options.handler.slab_reassign);
+  EXPECT_FALSE(r.options.handler.lru_crawler);
+  EXPECT_FALSE(r.options.handler.lru_maintainer);
+  Result m = Parse({"-o", "no_modern"});
+  ASSERT_EQ(m.outcome, ParseOutcome::kRun) << m.message;
+  EXPECT_FALSE(m.options.handler.maxconns_fast);
+  EXPECT_FALSE(m.options.handler.slab_reassign);
+  EXPECT_FALSE(m.options.handler.lru_crawler);
+  EXPECT_FALSE(m.options.handler.lru_maintainer);
+  Result t = Parse({"-o", "temporary_ttl=30"});
+  ASSERT_EQ(t.outcome, ParseOutcome::kRun) << t.message;
+  EXPECT_TRUE(t.options.handler.temp_lru);
 }
 
 }  // namespace

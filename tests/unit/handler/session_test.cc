@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -285,6 +286,116 @@ TEST_F(SessionTest, ShutdownModes) {
   ctx_.options.shutdown_enabled = false;
   EXPECT_EQ(Run("shutdown graceful\r\n"), "ERROR: shutdown not enabled\r\n");
   EXPECT_EQ(calls.size(), 2u);
+}
+
+}  // namespace
+}  // namespace mcd::handler
+
+namespace mcd::handler {
+namespace {
+
+std::vector<std::string> StatNames(const std::string& reply) {
+  std::vector<std::string> names;
+  size_t pos = 0;
+  while ((pos = reply.find("STAT ", pos)) != std::string::npos) {
+    pos += 5;
+    names.push_back(reply.substr(pos, reply.find(' ', pos) - pos));
+  }
+  return names;
+}
+
+bool Has(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// memcached 1.6.18 prints some general `stats` lines only while the matching machinery is on;
+// the session follows the same switches (HandlerOptions).
+TEST_F(SessionTest, GeneralStatsListFollowsOptions) {
+  std::vector<std::string> all = StatNames(Run("stats\r\n"));
+  EXPECT_EQ(all.size(), 92u);
+  for (const char* name : {"rejected_connections", "slabs_moved", "lru_crawler_starts",
+                           "lru_maintainer_juggles", "evicted_active", "lru_bumps_dropped"}) {
+    EXPECT_TRUE(Has(all, name)) << name;
+  }
+  ctx_.options.lru_crawler = false;
+  ctx_.options.lru_maintainer = false;
+  std::vector<std::string> stats_t = StatNames(Run("stats\r\n"));
+  EXPECT_EQ(stats_t.size(), 83u);  // what memcached's t/stats.t counts
+  for (const char* name : {"lru_crawler_running", "lru_crawler_starts", "lru_maintainer_juggles",
+                           "evicted_active", "moves_to_cold", "moves_to_warm", "moves_within_lru",
+                           "direct_reclaims", "lru_bumps_dropped"}) {
+    EXPECT_FALSE(Has(stats_t, name)) << name;
+  }
+  ctx_.options.maxconns_fast = false;
+  ctx_.options.slab_reassign = false;
+  std::vector<std::string> bare = StatNames(Run("stats\r\n"));
+  EXPECT_EQ(bare.size(), 74u);
+  EXPECT_FALSE(Has(bare, "rejected_connections"));
+  EXPECT_FALSE(Has(bare, "slab_reassign_running"));
+  EXPECT_EQ(bare.front(), "pid");
+  EXPECT_EQ(bare.back(), "lrutail_reflocked");
+}
+
+TEST_F(SessionTest, StatsDetailOnCountDumpOffReset) {
+  EXPECT_EQ(Run("stats detail dump\r\n"), "END\r\n");
+  // Off: nothing is counted.
+  Run("set foo:1 0 0 1\r\nx\r\n");
+  EXPECT_EQ(Run("stats detail dump\r\n"), "END\r\n");
+  EXPECT_EQ(Run("stats detail on\r\n"), "OK\r\n");
+  EXPECT_TRUE(registry_.Prefixes().enabled());
+  Run("set foo:1 0 0 1\r\nx\r\nget foo:1 foo:2 bar:1 plain\r\ndelete foo:3\r\n"
+      "incr foo:1 1\r\ntouch foo:1 0\r\ngat 0 bar:1\r\n");
+  EXPECT_EQ(Run("stats detail dump\r\n"),
+            "PREFIX bar get 2 hit 0 set 0 del 0\r\n"
+            "PREFIX foo get 2 hit 1 set 1 del 1\r\nEND\r\n");
+  EXPECT_EQ(Run("stats detail off\r\n"), "OK\r\n");
+  Run("get foo:1\r\n");
+  EXPECT_NE(Run("stats detail dump\r\n").find("PREFIX foo get 2 hit 1 "), std::string::npos);
+  EXPECT_EQ(Run("stats reset\r\n"), "RESET\r\n");
+  EXPECT_EQ(Run("stats detail dump\r\n"), "END\r\n");
+}
+
+TEST_F(SessionTest, StatsDetailArguments) {
+  const std::string usage = "CLIENT_ERROR usage: stats detail on|off|dump\r\n";
+  EXPECT_EQ(Run("stats detail\r\n"), usage);
+  EXPECT_EQ(Run("stats detail On\r\n"), usage);
+  EXPECT_EQ(Run("stats detail dumpx\r\n"), usage);
+  EXPECT_EQ(Run("stats detail on now\r\n"), "OK\r\n");
+  EXPECT_TRUE(registry_.Prefixes().enabled());
+  EXPECT_EQ(Run("stats detail dump all\r\n"), "END\r\n");
+  // `stats settings` shows the switch as it is now, not as the options set it.
+  ctx_.options.settings = {{"stat_key_prefix", ":"}, {"detail_enabled", "no"}};
+  EXPECT_EQ(Run("stats settings\r\n"),
+            "STAT stat_key_prefix :\r\nSTAT detail_enabled yes\r\nEND\r\n");
+  EXPECT_EQ(Run("stats detail off\r\n"), "OK\r\n");
+  EXPECT_FALSE(registry_.Prefixes().enabled());
+}
+
+// Storage commands count at the command line, whatever happens to the data (memcached 1.6.18).
+TEST_F(SessionTest, StatsDetailCountsStoresAtEverySplit) {
+  registry_.Prefixes().SetEnabled(true);
+  const std::string input =
+      "set a:1 0 0 1\r\nxyz\r\nadd a:1 0 0 1\r\nx\r\nadd a:1 0 0 1\r\nx\r\ncas b:1 0 0 1 5\r\nx\r\n"
+      "delete a:1\r\nget a:1\r\nstats detail dump\r\n";
+  const std::string expected =
+      "CLIENT_ERROR bad data chunk\r\nERROR\r\nSTORED\r\nNOT_STORED\r\nNOT_FOUND\r\n"
+      "DELETED\r\nEND\r\n"
+      "PREFIX a get 1 hit 0 set 3 del 1\r\nPREFIX b get 0 hit 0 set 1 del 0\r\nEND\r\n";
+  for (size_t piece = 0; piece <= input.size(); ++piece) {
+    Reset();
+    registry_.Prefixes().Clear();
+    EXPECT_EQ(Run(input, piece), expected) << "piece size " << piece;
+  }
+}
+
+TEST_F(SessionTest, StatsMcd) {
+  ctx_.options.version = "1.6.18-mcd-9.8.7";
+  registry_.Server().rejected_connections.store(3);
+  registry_.Prefixes().SetEnabled(true);
+  Run("get x:1 y:1\r\n");
+  EXPECT_EQ(Run("stats mcd\r\n"),
+            "STAT version 9.8.7\r\nSTAT rejected_connections 3\r\nSTAT detail_prefixes 2\r\n"
+            "END\r\n");
 }
 
 }  // namespace
