@@ -527,6 +527,10 @@ class Reader {
     h.limit_maxbytes = c.memory_limit;
     h.track_sizes = o->ext.track_sizes;
     c.slab_sizes = o->ext.slab_sizes;
+    c.slab_reassign = o->ext.slab_reassign;
+    c.slab_automove = o->ext.slab_automove;
+    c.automove_ratio = o->ext.slab_automove_ratio;
+    c.automove_window = o->ext.slab_automove_window;
     c.hash_expand = o->ext.hash_expand;
     h.idle_timeout = o->ext.idle_timeout;
     h.maxconns_fast = o->ext.maxconns_fast;

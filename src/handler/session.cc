@@ -10,6 +10,7 @@
 #include "mcd/protocol/wire.h"
 #include "mcd/storage/item.h"
 #include "mcd/util/numbers.h"
+#include "slabs_command.h"
 
 namespace mcd::handler {
 
@@ -280,6 +281,9 @@ void Session::State::Dispatch(const Command& cmd, OutBuf* out) {
       return;
     case CommandType::kStats:
       Stats(cmd, out);
+      return;
+    case CommandType::kSlabs:
+      SlabsCommand(cmd.args, *ctx, out);
       return;
     case CommandType::kShutdown:
       if (!ctx->options.shutdown_enabled || !ctx->shutdown) {

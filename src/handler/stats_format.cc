@@ -123,12 +123,18 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
   w.Num("hash_power_level", static_cast<uint64_t>(g.hash_power_level));
   w.Num("hash_bytes", g.hash_bytes);
   w.Num("hash_is_expanding", g.hash_is_expanding ? 1 : 0);
-  // memcached's slab mover, LRU crawler, LRU maintainer and loggers have no counterpart in mcd
-  // (see docs/compatibility.md C4); their counters are reported as 0 so tools find every name.
+  // memcached's LRU crawler, LRU maintainer and loggers have no counterpart in mcd (see
+  // docs/compatibility.md C4); their counters are reported as 0 so tools find every name.
   if (o.slab_reassign) {
-    zeros({"slab_reassign_rescues", "slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
-           "slab_reassign_inline_reclaim", "slab_reassign_busy_items", "slab_reassign_busy_deletes",
-           "slab_reassign_running", "slabs_moved"});
+    const storage::MoverStats m = ctx.cache->MoverCounters();
+    w.Num("slab_reassign_rescues", m.rescues);
+    w.Num("slab_reassign_chunk_rescues", 0);  // chunked items are evicted whole, not rescued
+    w.Num("slab_reassign_evictions_nomem", m.evictions_nomem);
+    w.Num("slab_reassign_inline_reclaim", m.inline_reclaim);
+    w.Num("slab_reassign_busy_items", m.busy_items);
+    w.Num("slab_reassign_busy_deletes", 0);
+    w.Num("slab_reassign_running", m.running ? 1 : 0);
+    w.Num("slabs_moved", m.slabs_moved);
   }
   if (o.lru_crawler) zeros({"lru_crawler_running", "lru_crawler_starts"});
   if (o.lru_maintainer) zeros({"lru_maintainer_juggles"});
@@ -137,7 +143,7 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
   w.Num("bytes", g.bytes);
   w.Num("curr_items", g.curr_items);
   w.Num("total_items", g.total_items);
-  w.Num("slab_global_page_pool", 0);
+  w.Num("slab_global_page_pool", ctx.cache->PoolPages());
   w.Num("expired_unfetched", g.expired_unfetched);
   w.Num("evicted_unfetched", g.evicted_unfetched);
   if (o.lru_maintainer) w.Num("evicted_active", g.evicted_active);
@@ -156,6 +162,12 @@ void FormatSettingsStats(const SharedContext& ctx, OutBuf* out) {
   for (const auto& [name, value] : ctx.options.settings) {
     if (name == "verbosity") {
       w.Num(name, static_cast<uint64_t>(ctx.verbosity.load(std::memory_order_relaxed)));
+    } else if (name == "slab_automove") {  // `slabs automove N`
+      w.Num(name, static_cast<uint64_t>(ctx.cache->Automove()));
+    } else if (name == "slab_automove_ratio") {  // `slabs automove ratio F`
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.2f", ctx.cache->AutomoveRatio());
+      w.Str(name, buf);
     } else if (name == "detail_enabled") {
       w.Str(name, ctx.stats->Prefixes().enabled() ? "yes" : "no");  // `stats detail on|off`
     } else {

@@ -414,6 +414,11 @@ ParseResult ParseLine(std::string_view line, Command* out) {
         out->args = TrimSpaces(rest);
         return kResultOk;
       }
+      if (cmd == "slabs") {
+        out->type = CommandType::kSlabs;
+        out->args = TrimSpaces(rest);
+        return kResultOk;
+      }
       break;
     case 'a':
       if (cmd == "add") return ParseStorage(rest, CommandType::kAdd, out);
@@ -520,6 +525,8 @@ const char* CommandName(CommandType t) {
       return "stats";
     case CommandType::kShutdown:
       return "shutdown";
+    case CommandType::kSlabs:
+      return "slabs";
   }
   return "";
 }
@@ -617,6 +624,7 @@ std::string ComposeCommand(const Command& cmd) {
       break;
     case CommandType::kStats:
     case CommandType::kShutdown:
+    case CommandType::kSlabs:
       if (!cmd.args.empty()) {
         sp();
         s.append(cmd.args);
@@ -628,7 +636,7 @@ std::string ComposeCommand(const Command& cmd) {
   }
   if (cmd.noreply && !IsRetrieval(cmd.type) && cmd.type != CommandType::kVersion &&
       cmd.type != CommandType::kQuit && cmd.type != CommandType::kStats &&
-      cmd.type != CommandType::kShutdown) {
+      cmd.type != CommandType::kShutdown && cmd.type != CommandType::kSlabs) {
     s.append(" noreply");
   }
   s.append("\r\n");

@@ -48,6 +48,7 @@ class AutomovePolicy {
 
   // samples[id] for id 1..num_classes (samples[0] unused). Returns the move to make, if any.
   AutomoveDecision Tick(std::span<const AutomoveSample> samples);
+  void set_ratio(double ratio) { ratio_ = ratio; }
 
  private:
   struct Slot {

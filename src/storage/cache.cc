@@ -35,6 +35,7 @@ SlabOptions ToSlabOptions(const CacheOptions& o) {
 Cache::Impl::Impl(const CacheOptions& options, const Clock* c)
     : opts(options), clock(c), slab(ToSlabOptions(options)), table(options.hashpower) {
   automove_mode.store(opts.slab_automove, std::memory_order_relaxed);
+  automove_ratio.store(opts.automove_ratio, std::memory_order_relaxed);
   automove = std::make_unique<AutomovePolicy>(slab.NumClasses(), opts.automove_window,
                                               opts.automove_ratio);
   automove_aggressive = std::make_unique<AutomovePolicy>(slab.NumClasses(), 1, 1.0);

@@ -132,6 +132,8 @@ struct Cache::Impl {
   bool MoveStep();
   bool AutomoveTick();
   void MoverLoop();
+  // A source class for `slabs reassign -1 DST`, or -1. REQUIRES: move_mu held.
+  int PickAnySource(int dst);
   // Seconds since the item nearest after the CLOCK hand was used (stats items `age`).
   // REQUIRES: class lock of id held.
   uint64_t ClassAgeLocked(int id, RelTime now) const;
@@ -181,7 +183,9 @@ struct Cache::Impl {
   };
   std::mutex move_mu;
   MoveState move;
-  MoverStats mover;  // guarded by move_mu
+  MoverStats mover;       // guarded by move_mu
+  int pick_any_next = 0;  // guarded by move_mu
+  std::atomic<double> automove_ratio{0.8};
   std::atomic<int> automove_mode{1};
   std::unique_ptr<AutomovePolicy> automove;             // mode 1; owned by the ticking thread
   std::unique_ptr<AutomovePolicy> automove_aggressive;  // mode 2

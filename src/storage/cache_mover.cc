@@ -39,12 +39,24 @@ constexpr uint32_t kMoveBatch = 64;
 }  // namespace
 
 ReassignResult Cache::Impl::ReassignPage(int src, int dst) {
-  if (src == dst) return ReassignResult::kSame;
-  if (src < 1 || src > slab.NumClasses() || dst < 0 || dst > slab.NumClasses()) {
-    return ReassignResult::kBadClass;
-  }
+  // memcached's order of checks: running, same, pick any (-1), range, spare pages.
   std::lock_guard<std::mutex> lock(move_mu);
   if (move.running) return ReassignResult::kBusy;
+  if (src == dst) return ReassignResult::kSame;
+  if (src == -1) src = PickAnySource(dst);
+  if (src < 0 || src > slab.NumClasses() || dst < 0 || dst > slab.NumClasses()) {
+    return ReassignResult::kBadClass;
+  }
+  if (src == 0) {
+    // From the global pool: a pool page joins the destination at once.
+    if (slab.PoolPages() < 2) return ReassignResult::kNoSpare;
+    uint32_t page = slab.TakePoolPage();
+    if (page == kNoPage) return ReassignResult::kNoSpare;
+    std::lock_guard<std::mutex> class_lock(slab.Mutex(dst));
+    slab.AdoptPageLocked(dst, page);
+    ++mover.slabs_moved;
+    return ReassignResult::kOk;
+  }
   {
     std::lock_guard<std::mutex> class_lock(slab.Mutex(src));
     if (slab.ClassLocked(src).npages < 2) return ReassignResult::kNoSpare;
@@ -55,6 +67,19 @@ ReassignResult Cache::Impl::ReassignPage(int src, int dst) {
   move.dst = dst;
   if (mover_thread.joinable()) mover_wake_cv.notify_one();
   return ReassignResult::kOk;
+}
+
+int Cache::Impl::PickAnySource(int dst) {
+  // Round robin over the classes that have a page to spare, as memcached's "-1" source does.
+  const int n = slab.NumClasses();
+  for (int k = 0; k < n; ++k) {
+    pick_any_next = pick_any_next % n + 1;
+    const int id = pick_any_next;
+    if (id == dst) continue;
+    std::lock_guard<std::mutex> class_lock(slab.Mutex(id));
+    if (slab.ClassLocked(id).npages >= 2) return id;
+  }
+  return -1;
 }
 
 bool Cache::Impl::AutomoveTick() {
@@ -73,6 +98,7 @@ bool Cache::Impl::AutomoveTick() {
     s.chunks_per_page = c.perslab;
     s.age = ClassAgeLocked(id, now);
   }
+  automove->set_ratio(automove_ratio.load(std::memory_order_relaxed));
   AutomoveDecision d = (mode == 2 ? automove_aggressive : automove)->Tick(samples);
   return d.move() && ReassignPage(d.src, d.dst) == ReassignResult::kOk;
 }
@@ -234,7 +260,17 @@ int Cache::Automove() const { return impl_->automove_mode.load(std::memory_order
 
 MoverStats Cache::MoverCounters() const {
   std::lock_guard<std::mutex> lock(impl_->move_mu);
-  return impl_->mover;
+  MoverStats m = impl_->mover;
+  m.running = impl_->move.running;
+  return m;
+}
+
+void Cache::SetAutomoveRatio(double ratio) {
+  impl_->automove_ratio.store(ratio, std::memory_order_relaxed);
+}
+
+double Cache::AutomoveRatio() const {
+  return impl_->automove_ratio.load(std::memory_order_relaxed);
 }
 
 uint64_t Cache::PoolPages() const { return impl_->slab.PoolPages(); }

@@ -112,17 +112,19 @@ std::string SlabAllocator::ClassTable() const {
   return out;
 }
 
+uint32_t SlabAllocator::TakePoolPage() {
+  if (pool_size_.load(std::memory_order_relaxed) == 0) return kNoPage;
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (pool_.empty()) return kNoPage;
+  uint32_t page = pool_.back();
+  pool_.pop_back();
+  pool_size_.store(pool_.size(), std::memory_order_relaxed);
+  return page;
+}
+
 uint32_t SlabAllocator::GrabPageLocked(int id) {
   SlabClass& c = classes_[id];
-  uint32_t page = kNoPage;
-  if (pool_size_.load(std::memory_order_relaxed) > 0) {
-    std::lock_guard<std::mutex> lock(pool_mu_);
-    if (!pool_.empty()) {
-      page = pool_.back();
-      pool_.pop_back();
-      pool_size_.store(pool_.size(), std::memory_order_relaxed);
-    }
-  }
+  uint32_t page = TakePoolPage();
   if (page == kNoPage) {
     bool first = c.npages == 0;
     uint64_t cur = pages_used_.load(std::memory_order_relaxed);

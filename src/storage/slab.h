@@ -173,6 +173,8 @@ class SlabAllocator {
   // Puts a page that belongs to no class in the global pool; GrabPageLocked takes pool pages
   // first, even past the memory limit (they are counted already). Thread-safe.
   void ReleasePage(uint32_t page);
+  // Takes a page out of the global pool (it then belongs to no class); kNoPage if empty.
+  uint32_t TakePoolPage();
 
   // Returns the chunk under the cursor (the class's `hand` or `reclaim`) and advances it (page by
   // page, in the order pages were added, wrapping). nullptr if the class has no chunk handed out

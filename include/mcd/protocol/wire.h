@@ -35,6 +35,12 @@ inline constexpr std::string_view kBadDeleteFormat =
     "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n";
 inline constexpr std::string_view kStatsDetailUsage =
     "CLIENT_ERROR usage: stats detail on|off|dump\r\n";
+// slabs reassign
+inline constexpr std::string_view kReassignDisabled = "CLIENT_ERROR slab reassignment disabled\r\n";
+inline constexpr std::string_view kReassignBusy = "BUSY currently processing reassign request\r\n";
+inline constexpr std::string_view kReassignBadClass = "BADCLASS invalid src or dst class id\r\n";
+inline constexpr std::string_view kReassignNoSpare = "NOSPARE source class has no spare pages\r\n";
+inline constexpr std::string_view kReassignSame = "SAME src and dst class are identical\r\n";
 inline constexpr std::string_view kFlushDisabled = "CLIENT_ERROR flush_all not allowed\r\n";
 inline constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache\r\n";
 inline constexpr std::string_view kOutOfMemory = "SERVER_ERROR out of memory storing object\r\n";

@@ -84,6 +84,7 @@ enum class ReassignResult : uint8_t {
 
 // Page-mover counters for `stats` (memcached's names without the slab_reassign_ prefix).
 struct MoverStats {
+  bool running = false;  // a move is in progress (slab_reassign_running)
   uint64_t slabs_moved = 0;
   uint64_t rescues = 0;          // live items copied elsewhere in their class
   uint64_t inline_reclaim = 0;   // dead items freed by the mover
@@ -208,6 +209,9 @@ class Cache {
   // `slabs automove N` at run time (0 off, 1 on, 2 aggressive).
   void SetAutomove(int mode);
   int Automove() const;
+  // `slabs automove ratio F` at run time (-o slab_automove_ratio).
+  void SetAutomoveRatio(double ratio);
+  double AutomoveRatio() const;
   MoverStats MoverCounters() const;
   // Pages in the global pool (stats: slab_global_page_pool).
   uint64_t PoolPages() const;

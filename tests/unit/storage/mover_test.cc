@@ -76,7 +76,9 @@ TEST_F(MoverTest, ReassignReplies) {
   const int small = ClassOfKey(0);
   const int big = ClassOfKey(100000);
   EXPECT_EQ(cache_->ReassignPage(small, small), ReassignResult::kSame);
-  EXPECT_EQ(cache_->ReassignPage(0, big), ReassignResult::kBadClass);
+  EXPECT_EQ(cache_->ReassignPage(-2, big), ReassignResult::kBadClass);
+  EXPECT_EQ(cache_->ReassignPage(0, big), ReassignResult::kNoSpare);    // the pool is empty
+  EXPECT_EQ(cache_->ReassignPage(-1, big), ReassignResult::kBadClass);  // no class to spare
   EXPECT_EQ(cache_->ReassignPage(small, cache_->NumClasses() + 1), ReassignResult::kBadClass);
   EXPECT_EQ(cache_->ReassignPage(small, big), ReassignResult::kNoSpare);  // one page only
   for (int i = 1; i < static_cast<int>(kPerPage) + 10; ++i) ASSERT_TRUE(Set(i));
