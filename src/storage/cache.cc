@@ -38,7 +38,6 @@ Cache::Impl::Impl(const CacheOptions& options, const Clock* c)
   automove_ratio.store(opts.automove_ratio, std::memory_order_relaxed);
   automove = std::make_unique<AutomovePolicy>(slab.NumClasses(), opts.automove_window,
                                               opts.automove_ratio);
-  automove_aggressive = std::make_unique<AutomovePolicy>(slab.NumClasses(), 1, 1.0);
   if (opts.start_maintainer) maintainer = std::thread([this] { MaintainerLoop(); });
   if (opts.start_maintainer && opts.slab_reassign) {
     mover_thread = std::thread([this] { MoverLoop(); });

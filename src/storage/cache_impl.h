@@ -130,7 +130,9 @@ struct Cache::Impl {
   ReassignResult ReassignPage(int src, int dst);
   // Advances the running move; false when none is running (any more).
   bool MoveStep();
-  bool AutomoveTick();
+  // One automove decision; *to_pool says it gave a page to the pool (then the next one comes
+  // at once, as memcached does).
+  bool AutomoveTick(bool* to_pool = nullptr);
   void MoverLoop();
   // A source class for `slabs reassign -1 DST`, or -1. REQUIRES: move_mu held.
   int PickAnySource(int dst);
@@ -187,8 +189,9 @@ struct Cache::Impl {
   int pick_any_next = 0;  // guarded by move_mu
   std::atomic<double> automove_ratio{0.8};
   std::atomic<int> automove_mode{1};
-  std::unique_ptr<AutomovePolicy> automove;             // mode 1; owned by the ticking thread
-  std::unique_ptr<AutomovePolicy> automove_aggressive;  // mode 2
+  std::unique_ptr<AutomovePolicy> automove;  // mode 1; owned by the ticking thread
+  // Mode 2 (aggressive): the class that evicted last wants a page from any class.
+  std::atomic<int> automove_wanted{0};
   std::mutex mover_wake_mu;
   std::condition_variable mover_wake_cv;
   bool mover_stop = false;  // guarded by mover_wake_mu

@@ -208,6 +208,9 @@ Cache::Impl::Victim Cache::Impl::TryTakeLocked(int cls, Item* chunk, uint32_t he
     if ((f & kItemFetched) == 0) ++ev.expired_unfetched;
   } else {
     ++ev.evicted;
+    if (automove_mode.load(std::memory_order_relaxed) == 2) {
+      automove_wanted.store(cls, std::memory_order_relaxed);
+    }
     if (it->load_exptime() != 0) ++ev.evicted_nonzero;
     RelTime t = it->load_time();
     ev.evicted_time = now > t ? now - t : 0;

@@ -82,9 +82,15 @@ int Cache::Impl::PickAnySource(int dst) {
   return -1;
 }
 
-bool Cache::Impl::AutomoveTick() {
+bool Cache::Impl::AutomoveTick(bool* to_pool) {
+  if (to_pool != nullptr) *to_pool = false;
   const int mode = automove_mode.load(std::memory_order_relaxed);
-  if (mode == 0) return false;
+  if (mode == 2) {
+    // As memcached: every eviction asks for a page from any class with one to spare.
+    const int wanted = automove_wanted.exchange(0, std::memory_order_relaxed);
+    return wanted > 0 && ReassignPage(-1, wanted) == ReassignResult::kOk;
+  }
+  if (mode != 1) return false;
   std::vector<AutomoveSample> samples(static_cast<size_t>(slab.NumClasses() + 1));
   const RelTime now = Now();
   for (int id = 1; id <= slab.NumClasses(); ++id) {
@@ -99,8 +105,10 @@ bool Cache::Impl::AutomoveTick() {
     s.age = ClassAgeLocked(id, now);
   }
   automove->set_ratio(automove_ratio.load(std::memory_order_relaxed));
-  AutomoveDecision d = (mode == 2 ? automove_aggressive : automove)->Tick(samples);
-  return d.move() && ReassignPage(d.src, d.dst) == ReassignResult::kOk;
+  const AutomoveDecision d = automove->Tick(samples);
+  if (!d.move() || ReassignPage(d.src, d.dst) != ReassignResult::kOk) return false;
+  if (to_pool != nullptr) *to_pool = d.dst == 0;
+  return true;
 }
 
 void Cache::Impl::MoverLoop() {
@@ -119,9 +127,16 @@ void Cache::Impl::MoverLoop() {
       }
       if (stopping.load(std::memory_order_relaxed)) break;
     }
-    if (Clock::now() >= next_tick) {
-      next_tick = Clock::now() + std::chrono::seconds(1);
-      AutomoveTick();
+    const auto now = Clock::now();
+    if (now >= next_tick) {
+      // Once a second; mode 2 looks for a wanted page every 10 ms; a page given to the pool is
+      // followed by the next decision at once.
+      bool to_pool = false;
+      AutomoveTick(&to_pool);
+      const int mode = automove_mode.load(std::memory_order_relaxed);
+      next_tick = now + (to_pool     ? std::chrono::milliseconds(1)
+                         : mode == 2 ? std::chrono::milliseconds(10)
+                                     : std::chrono::milliseconds(1000));
     }
     lock.lock();
     if (mover_stop) break;

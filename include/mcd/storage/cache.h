@@ -205,7 +205,7 @@ class Cache {
   // Feeds the automove policy one tick of per-class figures and starts the move it decides on,
   // if any (the mover thread calls it once a second; tests call it themselves). True if it
   // started a move.
-  bool AutomoveTick();
+  bool AutomoveTick();  // (see Impl::AutomoveTick)
   // `slabs automove N` at run time (0 off, 1 on, 2 aggressive).
   void SetAutomove(int mode);
   int Automove() const;
