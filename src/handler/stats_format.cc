@@ -149,7 +149,9 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
   if (o.lru_maintainer) w.Num("evicted_active", g.evicted_active);
   w.Num("evictions", g.evictions);
   w.Num("reclaimed", g.reclaimed);
-  zeros({"crawler_reclaimed", "crawler_items_checked", "lrutail_reflocked"});
+  w.Num("crawler_reclaimed", g.crawler_reclaimed);
+  w.Num("crawler_items_checked", g.crawler_items_checked);
+  zeros({"lrutail_reflocked"});
   if (o.lru_maintainer) {
     zeros({"moves_to_cold", "moves_to_warm", "moves_within_lru", "direct_reclaims",
            "lru_bumps_dropped"});
@@ -205,8 +207,8 @@ void FormatItemsStats(const SharedContext& ctx, OutBuf* out) {
     w.Num("expired_unfetched", c.expired_unfetched);
     w.Num("evicted_unfetched", c.evicted_unfetched);
     if (lru) w.Num("evicted_active", c.evicted_active);
-    w.Num("crawler_reclaimed", 0);
-    w.Num("crawler_items_checked", 0);
+    w.Num("crawler_reclaimed", c.crawler_reclaimed);
+    w.Num("crawler_items_checked", c.crawler_items_checked);
     w.Num("lrutail_reflocked", 0);
     if (!lru) return;
     w.Num("moves_to_cold", 0);

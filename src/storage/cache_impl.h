@@ -110,8 +110,9 @@ struct Cache::Impl {
   // Examines one chunk of class cls for reuse: a dead item (expired or flushed) is reclaimed;
   // unless dead_only, a live one is evicted when its active bit is clear (and cleared when
   // set). *out receives the item taken. REQUIRES: class lock of cls held.
+  // `crawler`: counted as the background crawler's reclaim (crawler_reclaimed).
   Victim TryTakeLocked(int cls, Item* chunk, uint32_t held_stripe, RelTime now, bool dead_only,
-                       Item** out);
+                       Item** out, bool crawler = false);
   // Reclaim probe: examines up to `budget` chunks at the class's reclaim cursor and takes the
   // first dead item with no reader (`reclaimed`, `expired_unfetched`). A chunked one comes back
   // through *deferred. REQUIRES: class lock of cls held.
@@ -134,6 +135,12 @@ struct Cache::Impl {
   // at once, as memcached does).
   bool AutomoveTick(bool* to_pool = nullptr);
   void MoverLoop();
+  // --- background crawler (cache_crawler.cc) ------------------------------------------------
+  // Starts a round: every class that may hold dead items is to be walked once.
+  void StartCrawlRound();
+  // Walks up to `budget` chunks of each class still in the round, freeing dead items to the
+  // free list. True while some class has chunks left in the round.
+  bool CrawlStep(uint64_t budget);
   // A source class for `slabs reassign -1 DST`, or -1. REQUIRES: move_mu held.
   int PickAnySource(int dst);
   // Seconds since the item nearest after the CLOCK hand was used (stats items `age`).

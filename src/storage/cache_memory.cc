@@ -169,7 +169,8 @@ Item* Cache::Impl::AllocChunk(int cls, uint32_t held_stripe, const ItemInit& ini
 }
 
 Cache::Impl::Victim Cache::Impl::TryTakeLocked(int cls, Item* chunk, uint32_t held_stripe,
-                                               RelTime now, bool dead_only, Item** out) {
+                                               RelTime now, bool dead_only, Item** out,
+                                               bool crawler) {
   *out = nullptr;
   uint8_t cf = chunk->flags();
   if ((cf & kItemFree) != 0) return Victim::kSkip;
@@ -203,7 +204,9 @@ Cache::Impl::Victim Cache::Impl::TryTakeLocked(int cls, Item* chunk, uint32_t he
   }
   if (it->refs() != 1) return Victim::kSkip;  // a reader holds it
   ClassEvents& ev = slab.ClassLocked(cls).events;
-  if (dead) {
+  if (dead && crawler) {
+    ++ev.crawler_reclaimed;
+  } else if (dead) {
     ++ev.reclaimed;
     if ((f & kItemFetched) == 0) ++ev.expired_unfetched;
   } else {

@@ -23,6 +23,7 @@
 // Counters follow memcached's names: slabs_moved, slab_reassign_rescues,
 // slab_reassign_inline_reclaim, slab_reassign_evictions_nomem, slab_reassign_chunk_rescues (0:
 // chunked items are evicted, not rescued), slab_reassign_busy_items.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -35,6 +36,9 @@ namespace {
 
 // Chunks examined per hold of the source class lock.
 constexpr uint32_t kMoveBatch = 64;
+// The crawler's pace: chunks per class per step, and the pause between steps.
+constexpr uint64_t kCrawlBudget = 4096;
+constexpr auto kCrawlPause = std::chrono::milliseconds(2);
 
 }  // namespace
 
@@ -114,6 +118,7 @@ bool Cache::Impl::AutomoveTick(bool* to_pool) {
 void Cache::Impl::MoverLoop() {
   using Clock = std::chrono::steady_clock;
   auto next_tick = Clock::now() + std::chrono::seconds(1);
+  bool crawling = false;
   std::unique_lock<std::mutex> lock(mover_wake_mu);
   while (!mover_stop) {
     lock.unlock();
@@ -127,8 +132,14 @@ void Cache::Impl::MoverLoop() {
       }
       if (stopping.load(std::memory_order_relaxed)) break;
     }
+    // The crawler walks its round in steps between moves (cache_crawler.cc).
+    if (crawling) crawling = CrawlStep(kCrawlBudget);
     const auto now = Clock::now();
     if (now >= next_tick) {
+      if (!crawling) {
+        StartCrawlRound();
+        crawling = CrawlStep(kCrawlBudget);
+      }
       // Once a second; mode 2 looks for a wanted page every 10 ms; a page given to the pool is
       // followed by the next decision at once.
       bool to_pool = false;
@@ -140,7 +151,8 @@ void Cache::Impl::MoverLoop() {
     }
     lock.lock();
     if (mover_stop) break;
-    mover_wake_cv.wait_until(lock, next_tick);
+    mover_wake_cv.wait_until(
+        lock, crawling ? std::min(next_tick, Clock::now() + kCrawlPause) : next_tick);
   }
 }
 

@@ -36,6 +36,8 @@ GlobalStats Cache::Stats() const {
     g.expired_unfetched += c.events.expired_unfetched;
     g.evicted_unfetched += c.events.evicted_unfetched;
     g.evicted_active += c.events.evicted_active;
+    g.crawler_reclaimed += c.events.crawler_reclaimed;
+    g.crawler_items_checked += c.events.crawler_items_checked;
   }
   g.total_malloced = d->slab.MallocedBytes();
   g.limit_maxbytes = d->opts.memory_limit;
@@ -88,6 +90,8 @@ void Cache::VisitClasses(const std::function<void(const ClassStats&)>& fn) const
       cs.expired_unfetched = c.events.expired_unfetched;
       cs.evicted_unfetched = c.events.evicted_unfetched;
       cs.evicted_active = c.events.evicted_active;
+      cs.crawler_reclaimed = c.events.crawler_reclaimed;
+      cs.crawler_items_checked = c.events.crawler_items_checked;
     }
     fn(cs);
   }

@@ -139,6 +139,7 @@ uint32_t SlabAllocator::GrabPageLocked(int id) {
     c.first_page = page;
     c.hand = ChunkCursor{page, 0};
     c.reclaim = ChunkCursor{page, 0};
+    c.crawl = ChunkCursor{page, 0};
   } else {
     next_page_[c.last_page] = page;
   }
@@ -259,7 +260,7 @@ uint32_t SlabAllocator::FinishMoveLocked(int id) {
   }
   --c.npages;
   // Cursors on the page move to the start of the next one (or wrap to the first).
-  for (ChunkCursor* cur : {&c.hand, &c.reclaim}) {
+  for (ChunkCursor* cur : {&c.hand, &c.reclaim, &c.crawl}) {
     if (cur->page == page) *cur = ChunkCursor{next == kNoPage ? c.first_page : next, 0};
   }
   if (c.first_page == kNoPage) {
@@ -267,6 +268,7 @@ uint32_t SlabAllocator::FinishMoveLocked(int id) {
     c.carved = 0;
     c.hand = ChunkCursor{};
     c.reclaim = ChunkCursor{};
+    c.crawl = ChunkCursor{};
   }
   next_page_[page] = kNoPage;
   page_class_[page].store(0, std::memory_order_relaxed);
@@ -285,6 +287,7 @@ void SlabAllocator::AdoptPageLocked(int id, uint32_t page) {
     c.carved = c.perslab;
     c.hand = ChunkCursor{page, 0};
     c.reclaim = ChunkCursor{page, 0};
+    c.crawl = ChunkCursor{page, 0};
   }
   ++c.npages;
   for (uint32_t k = c.perslab; k-- > 0;) {

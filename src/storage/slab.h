@@ -67,6 +67,8 @@ struct ClassEvents {
   uint64_t expired_unfetched = 0;
   uint64_t evicted_unfetched = 0;
   uint64_t evicted_active = 0;
+  uint64_t crawler_reclaimed = 0;
+  uint64_t crawler_items_checked = 0;
 };
 
 inline constexpr uint32_t kNoPage = UINT32_MAX;
@@ -99,6 +101,9 @@ struct alignas(64) SlabClass {
   ChunkCursor hand;
   // Next chunk the reclaim probe examines (expired and flushed items, see cache_memory.cc).
   ChunkCursor reclaim;
+  // The background crawler's position and the chunks left in its current round.
+  ChunkCursor crawl;
+  uint64_t crawl_left = 0;
   ClassEvents events;
 };
 

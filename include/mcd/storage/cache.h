@@ -114,6 +114,8 @@ struct ClassStats {
   uint64_t expired_unfetched = 0;
   uint64_t evicted_unfetched = 0;
   uint64_t evicted_active = 0;
+  uint64_t crawler_reclaimed = 0;  // dead items freed by the background crawler
+  uint64_t crawler_items_checked = 0;
 };
 
 // Whole-cache figures for `stats`.
@@ -126,6 +128,8 @@ struct GlobalStats {
   uint64_t expired_unfetched = 0;
   uint64_t evicted_unfetched = 0;
   uint64_t evicted_active = 0;
+  uint64_t crawler_reclaimed = 0;
+  uint64_t crawler_items_checked = 0;
   uint64_t total_malloced = 0;  // bytes of pages handed to classes
   uint64_t limit_maxbytes = 0;
   int active_slabs = 0;
@@ -206,6 +210,9 @@ class Cache {
   // if any (the mover thread calls it once a second; tests call it themselves). True if it
   // started a move.
   bool AutomoveTick();  // (see Impl::AutomoveTick)
+  // One whole round of the background crawler in the calling thread (the mover thread runs
+  // them paced; tests call this): frees every dead item with no reader.
+  void CrawlOnce();
   // `slabs automove N` at run time (0 off, 1 on, 2 aggressive).
   void SetAutomove(int mode);
   int Automove() const;

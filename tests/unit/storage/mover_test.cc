@@ -252,6 +252,34 @@ TEST_F(MoverTest, AutomoveFollowsASizeShift) {
   }
 }
 
+// The crawler frees dead items to the free lists without any store in their class, and leaves
+// live ones (and those with a reader) alone.
+TEST_F(MoverTest, CrawlerFreesDeadItems) {
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(
+        Stored(*cache_, Key(i), Value(i), StoreMode::kSet, 0, i % 3 == 0 ? clock_.Now() + 5 : 0));
+  }
+  const int small = ClassOfKey(1);
+  clock_.Advance(5);
+  LookupResult r;
+  Item* held = cache_->Get(Key(1), &r);
+  ASSERT_NE(held, nullptr);
+  cache_->CrawlOnce();
+  GlobalStats g = cache_->Stats();
+  EXPECT_EQ(g.crawler_reclaimed, 100u);
+  EXPECT_EQ(g.curr_items, 200u);
+  EXPECT_EQ(Class(small).used_chunks, 200u);
+  cache_->FlushAll(0);
+  cache_->CrawlOnce();
+  EXPECT_EQ(cache_->Stats().crawler_reclaimed, 299u);  // all but the one being read
+  EXPECT_EQ(ReadRegion(held), Value(1) + "\r\n");
+  cache_->Release(held);
+  EXPECT_EQ(cache_->Stats().curr_items, 1u);  // the next round takes it
+  cache_->CrawlOnce();
+  EXPECT_EQ(cache_->Stats().curr_items, 0u);
+  EXPECT_EQ(Class(small).used_chunks, 0u);
+}
+
 // Readers and writers in both classes while pages move back and forth: every value read is the
 // one stored under its key.
 TEST_F(MoverTest, ValuesStayIntactWhilePagesMove) {
