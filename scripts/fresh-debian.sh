@@ -62,6 +62,8 @@ complete="$root/.mcd-fresh-debian-ready"  # written once debootstrap and the set
 if ((remove)); then
   [[ -e "$root" ]] || exit 0
   [[ -f "$marker" ]] || die "$root was not created by this script: not removing it"
+  exec 9<"$marker"
+  flock -n 9 || die "a run is using $root"
   if findmnt -rn -o TARGET | grep -q "^$root/"; then
     die "something is still mounted under $root"
   fi
@@ -144,6 +146,9 @@ EOF
   chmod 755 "$root/usr/sbin/policy-rc.d"
   touch "$complete"
 fi
+# One run per tree: the clean-up kills every process in the tree, a second run's included.
+exec 9<"$marker"
+flock -n 9 || die "another run is using $root"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 
 mnt proc -t proc proc
@@ -174,6 +179,6 @@ done
 log "running in $root:/root/mcd: ${cmd[*]}"
 rc=0
 chroot "$root" /usr/bin/env -i "${env_vars[@]}" /bin/bash -c 'cd /root/mcd && exec "$@"' \
-  fresh-debian "${cmd[@]}" </dev/null || rc=$?
+  fresh-debian "${cmd[@]}" </dev/null 9<&- || rc=$?
 log "command exited with $rc"
 exit "$rc"
