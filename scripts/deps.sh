@@ -3,8 +3,8 @@
 #
 #   scripts/deps.sh          build dependencies (compiler, cmake, libevent, gflags, glog, gtest)
 #   scripts/deps.sh test     the same plus what the tests use (reference memcached, python3 with
-#                            pymemcache and pylibmc, libmemcached-tools, nc, ps, dpkg-dev and
-#                            ShellCheck; the systemd unit test runs only if systemd is there)
+#                            pymemcache and pylibmc, libmemcached-tools, nc, ps, dpkg-dev, file
+#                            and ShellCheck; the systemd unit test runs only if systemd is there)
 #
 # Nothing is run when everything is installed, so it works as a normal user then; otherwise it
 # needs root (apt-get). It runs `apt-get update` once before installing.
@@ -23,7 +23,8 @@ TEST_PKGS=(
   python3 python3-pymemcache python3-pylibmc
   libmemcached-tools      # memcstat, memcslap, ...
   netcat-openbsd procps
-  dpkg-dev shellcheck     # packaging tests: cpack's dpkg-shlibdeps, shell script lint
+  dpkg-dev file shellcheck  # packaging tests: cpack's dpkg-shlibdeps and `file` (CPackDeb
+                          # refuses to run without it), shell script lint
   clang libclang-rt-14-dev  # CI: fuzz targets (libFuzzer) and the clang sanitizer builds
   clang-tidy              # CI: scripts/tidy.sh
   systemd                 # packaging test: systemd-analyze verify on the unit

@@ -182,20 +182,11 @@ class TempDir {
 // ---------------------------------------------------------------------------------------------
 // -d and -P
 
-// Kills a daemon left behind by a failed test, by the pid it wrote.
-class DaemonGuard {
- public:
-  ~DaemonGuard() {
-    if (pid > 0 && !ProcessGone(pid)) ::kill(pid, SIGKILL);
-  }
-  pid_t pid = -1;
-};
-
 TEST(DaemonTest, DetachesWritesPidFileAndRemovesItOnSigterm) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
   const std::string pidfile = dir.path() + "/mcd.pid";
-  DaemonGuard guard;
+  DescendantGuard guard;  // kills the daemon if the test fails before it does
   RunResult run;
   int port = 0;
   for (int attempt = 0; attempt < 3; ++attempt) {  // another process may take the port
@@ -219,7 +210,6 @@ TEST(DaemonTest, DetachesWritesPidFileAndRemovesItOnSigterm) {
       << "daemon not listening";
   ASSERT_TRUE(PollUntil([&] { return !ReadAll(pidfile).empty(); }, Duration(5000)));
   const pid_t pid = static_cast<pid_t>(std::stol(ReadAll(pidfile)));
-  guard.pid = pid;
   auto stats = c->Stats();
   EXPECT_EQ(stats["pid"], std::to_string(pid)) << "the pid file names another process";
 
@@ -242,6 +232,41 @@ TEST(DaemonTest, DetachesWritesPidFileAndRemovesItOnSigterm) {
       << "daemon still running after SIGTERM";
 }
 
+// Regression: the guard used to know the daemon only by the pid its pid file named, so a test
+// that failed before the file appeared left the daemon running. Here no pid file is asked for;
+// the guard must find and stop the daemon on its own.
+TEST(DaemonTest, GuardStopsADaemonWhosePidFileNeverAppears) {
+  pid_t daemon = -1;
+  {
+    DescendantGuard guard;
+    RunResult run;
+    int port = 0;
+    for (int attempt = 0; attempt < 3; ++attempt) {  // another process may take the port
+      port = PickPort();
+      std::vector<std::string> argv = BaseArgs(port);
+      argv.push_back("-d");
+      run = RunToExit(argv);
+      if (run.output.find("in use") == std::string::npos) break;
+    }
+    ASSERT_TRUE(run.exited) << "the starting process did not exit: " << run.output;
+    ASSERT_EQ(run.code(), 0) << run.output;
+    std::unique_ptr<Client> c;
+    ASSERT_TRUE(PollUntil(
+        [&] {
+          c = Client::Open(port);
+          return c->Connected();
+        },
+        Duration(5000)))
+        << "daemon not listening";
+    daemon = static_cast<pid_t>(std::atol(c->Stats()["pid"].c_str()));
+    ASSERT_GT(daemon, 0) << "no pid in stats";
+    ASSERT_FALSE(ProcessGone(daemon));
+  }  // the guard ends here, as it does when a failed assertion leaves a test
+  const bool gone = ProcessGone(daemon);
+  if (!gone) ::kill(daemon, SIGKILL);  // do not leave it behind ourselves
+  EXPECT_TRUE(gone) << "the daemon (pid " << daemon << ") outlived the test's guard";
+}
+
 TEST(DaemonTest, StartingProcessReportsTheDaemonsFailure) {
   if (ServerBinary() == "/usr/bin/memcached") {
     GTEST_SKIP() << "memcached's starting process exits 0 before the daemon binds (C13)";
@@ -257,6 +282,7 @@ TEST(DaemonTest, StartingProcessReportsTheDaemonsFailure) {
   ASSERT_EQ(::getsockname(holder, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   std::vector<std::string> argv = BaseArgs(ntohs(addr.sin_port));
   argv.push_back("-d");
+  DescendantGuard guard;  // a daemon that should have failed must not outlive the test
   RunResult run = RunToExit(argv);
   ::close(holder);
   ASSERT_TRUE(run.exited);

@@ -1,12 +1,14 @@
 #include "server_process.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -18,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 extern char** environ;
@@ -262,6 +265,60 @@ std::optional<int> ServerProcess::Stop(Duration grace) {
 
 std::string ServerProcess::Output() const {
   return output_path_.empty() ? std::string() : ReadFile(output_path_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// DescendantGuard
+
+std::vector<pid_t> ChildPids() {
+  std::vector<pid_t> out;
+  const pid_t self = ::getpid();
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return out;
+  while (dirent* e = ::readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    // "PID (comm) STATE PPID ...": comm may hold spaces and parentheses; parse after the last ')'.
+    std::string stat = ReadFile("/proc/" + std::string(e->d_name) + "/stat");
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    long ppid = 0;
+    if (rest >> state >> ppid && ppid == self) out.push_back(static_cast<pid_t>(pid));
+  }
+  ::closedir(proc);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+DescendantGuard::DescendantGuard() : before_(ChildPids()) {
+  int flag = 0;
+  if (::prctl(PR_GET_CHILD_SUBREAPER, &flag) == 0) was_subreaper_ = flag != 0;
+  if (!was_subreaper_ && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+    ADD_FAILURE() << "PR_SET_CHILD_SUBREAPER: " << std::strerror(errno);
+  }
+}
+
+DescendantGuard::~DescendantGuard() {
+  // Kill first, then reap: a killed starting process re-parents its own children here, so look
+  // again until no new child is left.
+  for (int round = 0; round < 10; ++round) {
+    std::vector<pid_t> left = NewChildren();
+    if (left.empty()) break;
+    for (pid_t pid : left) ::kill(pid, SIGKILL);
+    for (pid_t pid : left) ::waitpid(pid, nullptr, 0);
+  }
+  if (!was_subreaper_) ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+std::vector<pid_t> DescendantGuard::NewChildren() const {
+  std::vector<pid_t> now = ChildPids();
+  std::vector<pid_t> out;
+  std::set_difference(now.begin(), now.end(), before_.begin(), before_.end(),
+                      std::back_inserter(out));
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

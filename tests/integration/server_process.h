@@ -79,6 +79,30 @@ class ServerProcess {
   std::string ready_unix_path_;
 };
 
+// Stops whatever a test starts, in every exit path, even processes it never learned the pid of
+// (a daemon that detached before writing its pid file, or that never answered). While a guard
+// lives, this process is a child subreaper (PR_SET_CHILD_SUBREAPER), so a daemon whose starting
+// process exits is re-parented here instead of to init. The destructor SIGKILLs and reaps every
+// child of this process that was not a child when the guard was made: what the test spawned and
+// what those left running. Linux only (reads /proc). Not thread-safe; one guard at a time.
+class DescendantGuard {
+ public:
+  DescendantGuard();
+  ~DescendantGuard();
+  DescendantGuard(const DescendantGuard&) = delete;
+  DescendantGuard& operator=(const DescendantGuard&) = delete;
+
+  // Children of this process that were not children when the guard was made (zombies included).
+  std::vector<pid_t> NewChildren() const;
+
+ private:
+  std::vector<pid_t> before_;
+  bool was_subreaper_ = false;
+};
+
+// The pids of this process's children, zombies included, from /proc/PID/stat.
+std::vector<pid_t> ChildPids();
+
 class Client {
  public:
   // Connects to 127.0.0.1:port; check Connected() (or use Open()).

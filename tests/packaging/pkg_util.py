@@ -1,7 +1,7 @@
 """Helpers for the packaging tests: free ports, bounded waits, a raw protocol chat, cleanup.
 
-Every wait has a deadline; every process a test starts is stopped in its tearDown (SIGTERM, then
-SIGKILL). Only 127.0.0.1 and temporary directories are touched.
+Every wait has a deadline; every process a test starts is stopped in its cleanups (SIGTERM, then
+SIGKILL), found by its pid file or, when that never appeared, by its port (stop_by_port). Only 127.0.0.1 and temporary directories are touched.
 """
 import os
 import signal
@@ -86,6 +86,27 @@ def kill_hard(pid):
         except ProcessLookupError:
             pass
         wait_until(lambda: not alive(pid))
+
+
+def stop_by_port(port, binary):
+    """Stops the daemon serving 127.0.0.1:port if it runs `binary`: the pid comes from its
+    `stats pid` reply, so this finds a daemon whose pid file never appeared. A test registers it
+    as a cleanup before starting a daemon, so the daemon is stopped in every exit path."""
+    try:
+        reply = chat(port, b"stats\r\nquit\r\n").decode(errors="replace")
+    except OSError:
+        return
+    for line in reply.split("\r\n"):
+        if line.startswith("STAT pid "):
+            pid = int(line.split()[2])
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    argv0 = f.read().split(b"\0")[0].decode(errors="replace")
+            except OSError:
+                return
+            if os.path.realpath(argv0) == os.path.realpath(binary):  # ours, not a stranger's
+                kill_hard(pid)
+            return
 
 
 def run(args, env=None, timeout=30):

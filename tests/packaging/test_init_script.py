@@ -76,6 +76,7 @@ class InitScriptBase(unittest.TestCase):
     def cleanup(self):
         for pid in self.started + [u.read_pid(self.pidfile)]:
             u.kill_hard(pid)
+        u.stop_by_port(self.port, BINARY)  # a daemon whose pid file never appeared
 
     def init(self, action, expect=0):
         r = u.run(["/bin/bash", INIT, action], env=self.env)

@@ -91,6 +91,7 @@ class StartMemcachedTest(unittest.TestCase):
         port = u.free_port()
         conf = self.conf_for(port, "-vv\n")
         pidfile = os.path.join(self.dir, "run", "sub", "memcached.pid")
+        self.addCleanup(u.stop_by_port, port, BINARY)  # if the pid file never appears
         self.start(conf, pidfile)
         pid = u.read_pid(pidfile)
         self.assertIsNotNone(pid)
@@ -119,6 +120,7 @@ class StartMemcachedTest(unittest.TestCase):
             port = busy.getsockname()[1]
             conf = self.conf_for(port)
             pidfile = os.path.join(self.dir, "memcached.pid")
+            self.addCleanup(u.stop_by_port, port, BINARY)  # if a daemon started after all
             r = self.start(conf, pidfile, expect=1)
             self.assertIn("exited at start-up with status 71", r.stderr)
             self.assertFalse(os.path.exists(pidfile))
