@@ -528,6 +528,7 @@ class Reader {
     h.track_sizes = o->ext.track_sizes;
     c.slab_sizes = o->ext.slab_sizes;
     c.slab_reassign = o->ext.slab_reassign;
+    c.lru_crawler = o->ext.lru_crawler;
     c.slab_automove = o->ext.slab_automove;
     c.automove_ratio = o->ext.slab_automove_ratio;
     c.automove_window = o->ext.slab_automove_window;

@@ -39,7 +39,7 @@ Cache::Impl::Impl(const CacheOptions& options, const Clock* c)
   automove = std::make_unique<AutomovePolicy>(slab.NumClasses(), opts.automove_window,
                                               opts.automove_ratio);
   if (opts.start_maintainer) maintainer = std::thread([this] { MaintainerLoop(); });
-  if (opts.start_maintainer && opts.slab_reassign) {
+  if (opts.start_maintainer && (opts.slab_reassign || opts.lru_crawler)) {
     mover_thread = std::thread([this] { MoverLoop(); });
   }
 }

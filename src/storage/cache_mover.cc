@@ -133,17 +133,17 @@ void Cache::Impl::MoverLoop() {
       if (stopping.load(std::memory_order_relaxed)) break;
     }
     // The crawler walks its round in steps between moves (cache_crawler.cc).
-    if (crawling) crawling = CrawlStep(kCrawlBudget);
+    if (crawling) crawling = CrawlStep(kCrawlBudget);  // (only ever set with lru_crawler)
     const auto now = Clock::now();
     if (now >= next_tick) {
-      if (!crawling) {
+      if (!crawling && opts.lru_crawler) {
         StartCrawlRound();
         crawling = CrawlStep(kCrawlBudget);
       }
       // Once a second; mode 2 looks for a wanted page every 10 ms; a page given to the pool is
       // followed by the next decision at once.
       bool to_pool = false;
-      AutomoveTick(&to_pool);
+      if (opts.slab_reassign) AutomoveTick(&to_pool);
       const int mode = automove_mode.load(std::memory_order_relaxed);
       next_tick = now + (to_pool     ? std::chrono::milliseconds(1)
                          : mode == 2 ? std::chrono::milliseconds(10)

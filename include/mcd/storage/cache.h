@@ -44,6 +44,7 @@ struct CacheOptions {
   // slab_reassign a mover thread carries out `slabs reassign`, and with automove 1 or 2 it
   // decides moves itself once a second (automove.h).
   bool slab_reassign = true;
+  bool lru_crawler = true;  // -o no_lru_crawler: no background reclaim of dead items
   int slab_automove = 1;
   double automove_ratio = 0.8;
   int automove_window = 30;
