@@ -136,8 +136,11 @@ struct Cache::Impl {
   bool AutomoveTick(bool* to_pool = nullptr);
   void MoverLoop();
   // --- background crawler (cache_crawler.cc) ------------------------------------------------
-  // Starts a round: every class that may hold dead items is to be walked once.
-  void StartCrawlRound();
+  // Starts a round: the classes that may hold dead items and are due (all: every one of them)
+  // are to be walked once. Mover thread (or CrawlOnce) only.
+  void StartCrawlRound(bool all = false);
+  // A class's walk in the round has ended: schedules its next one. REQUIRES: its class lock.
+  void EndClassCrawl(int id, const ClassEvents& ev, RelTime now);
   // Walks up to `budget` chunks of each class still in the round, freeing dead items to the
   // free list. True while some class has chunks left in the round.
   bool CrawlStep(uint64_t budget);
@@ -199,6 +202,17 @@ struct Cache::Impl {
   std::unique_ptr<AutomovePolicy> automove;  // mode 1; owned by the ticking thread
   // Mode 2 (aggressive): the class that evicted last wants a page from any class.
   std::atomic<int> automove_wanted{0};
+  // The crawler's schedule per class, owned by the thread that crawls (cache_crawler.cc).
+  struct CrawlSchedule {
+    RelTime next = 0;  // 0: not looked at yet
+    RelTime wait = 0;
+    bool in_round = false;
+    uint64_t checked_before = 0;
+    uint64_t reclaimed_before = 0;
+  };
+  std::array<CrawlSchedule, kMaxClasses + 1> crawl_schedule{};
+  std::atomic<uint64_t> flush_count{0};  // flushes armed so far (a flush makes every class due)
+  uint64_t crawl_flushes_seen = 0;
   std::mutex mover_wake_mu;
   std::condition_variable mover_wake_cv;
   bool mover_stop = false;  // guarded by mover_wake_mu
