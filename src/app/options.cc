@@ -515,6 +515,7 @@ class Reader {
     c.hash_expand = o->ext.hash_expand;
     h.idle_timeout = o->ext.idle_timeout;
     s.idle_timeout = o->ext.idle_timeout;
+    s.read_buf_mem_limit = o->ext.read_buf_mem_limit;
   }
 
  private:

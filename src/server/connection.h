@@ -63,8 +63,12 @@ class Connection {
   // Publishes the state after a read (and the time of it, when `command` is true) for
   // `stats conns`: one relaxed store.
   void NoteActivity(bool command);
+  // -o read_buf_mem_limit: gives back the replies once all is sent, and the read buffer once
+  // no command is under way.
+  void SettleBudget();
 
   Worker* worker_;
+  handler::BufferBudget* budget_;  // the worker's; null without -o read_buf_mem_limit
   int fd_;
   handler::Session session_;
   OutBuf out_;
@@ -75,6 +79,7 @@ class Connection {
   bool reading_ = false;
   bool writing_ = false;
   bool closing_ = false;
+  bool has_read_buf_ = false;  // holds a read buffer of budget_
   // For `stats conns`: (time of the last read << 8) | state index; written by the worker thread
   // only, read by any thread.
   std::atomic<uint64_t> activity_{0};

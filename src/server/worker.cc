@@ -19,6 +19,10 @@ Worker::Worker(int id, const ServerOptions& options, handler::SharedContext* ctx
       ctx_(ctx),
       thread_stats_(thread_stats),
       rbuf_(new char[kReadBufferSize]) {
+  if (options_.read_buf_mem_limit > 0) {
+    budget_ = std::make_unique<handler::BufferBudget>(
+        options_.read_buf_mem_limit / static_cast<uint64_t>(options_.threads), thread_stats_);
+  }
   base_ = event_base_new();
   CHECK(base_ != nullptr) << "event_base_new failed";
   notify_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "mcd/handler/buffer_budget.h"
 #include "mcd/handler/session.h"
 #include "mcd/server/server.h"
 #include "mcd/stats/stats.h"
@@ -57,6 +58,8 @@ class Worker {
   stats::ThreadStats* thread_stats() { return thread_stats_; }
   char* read_buffer() { return rbuf_.get(); }
   OutBlockPool* out_pool() { return &out_pool_; }
+  // This worker's share of -o read_buf_mem_limit; null without a limit.
+  handler::BufferBudget* budget() { return budget_.get(); }
   size_t read_buffer_size() const { return kReadBufferSize; }
   // Counts a connection served in this loop turn.
   void NoteServed() { ++served_; }
@@ -89,6 +92,7 @@ class Worker {
   bool loop_done_ = false;  // worker thread only
   int served_ = 0;          // connections served in the current loop turn; worker thread only
   OutBlockPool out_pool_;   // before conns_: connections return their blocks when destroyed
+  std::unique_ptr<handler::BufferBudget> budget_;  // before conns_, for the same reason
 
   std::mutex mu_;
   std::vector<int> queue_;           // accepted fds waiting to be adopted; guarded by mu_

@@ -30,6 +30,10 @@ struct ServerOptions {
   size_t max_pending_output = 4 << 20;
   // -o idle_timeout: seconds without activity after which a connection is closed; 0 = never.
   int idle_timeout = 0;
+  // -o read_buf_mem_limit, in bytes; 0 = no limit. Split evenly between the workers, each
+  // counting its connections' read buffers and replies against its share
+  // (handler/buffer_budget.h).
+  uint64_t read_buf_mem_limit = 0;
   // StopGraceful(): longest wait for busy connections to finish before Run() returns anyway.
   int drain_timeout_ms = 5000;
 };
