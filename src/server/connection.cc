@@ -235,11 +235,13 @@ void Connection::UpdateInterest() {
     }
     reading_ = want_read;
   }
-  if (worker_->stopping_gracefully() && Quiescent()) worker_->Close(this);
+  if (worker_->stopping_gracefully() && worker_->GracefulCloses(*this)) worker_->Close(this);
 }
 
 bool Connection::Quiescent() const {
-  if (!WaitingForCommand() || !pending_.empty()) return false;
+  if (!WaitingForCommand()) return false;
+  // Complete commands kept for later (a yield) are still to be served; half a line is not.
+  if (pending_.find('\n') != std::string::npos) return false;
   int unread = 0;  // bytes the client sent that were not read yet (graceful stop only)
   return ioctl(fd_, FIONREAD, &unread) != 0 || unread == 0;
 }

@@ -82,6 +82,8 @@ struct Server::Impl {
   // What the stop_fd wake-up asks for: 0 nothing, kStopGraceful, kStopNow (the stronger wins).
   std::atomic<int> stop_mode{0};
   event* drain_ev = nullptr;  // graceful stop: polls the workers until drained or the deadline
+  std::chrono::steady_clock::time_point drain_cut;  // then only commands being received stay
+  bool drain_cut_done = false;
   std::chrono::steady_clock::time_point drain_deadline;
   event* tick_ev = nullptr;
   std::function<void()> tick;
@@ -111,6 +113,9 @@ struct Server::Impl {
 namespace {
 constexpr int kStopGraceful = 1;
 constexpr int kStopNow = 2;
+// Graceful stop: after this long, connections that only have replies left to send (a client not
+// reading them) are closed too; memcached closes every connection at its next clock tick.
+constexpr int kGracefulCutMs = 1000;
 }  // namespace
 
 Server::Server(const ServerOptions& options, handler::SharedContext* ctx)
@@ -420,8 +425,9 @@ void Server::Impl::BeginGracefulStop() {
   listen_fds.clear();
   ctx->stats->Server().accepting_conns.store(false, std::memory_order_relaxed);
   for (auto& w : workers) w->StopGracefully();
-  drain_deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(options.drain_timeout_ms);
+  const auto now = std::chrono::steady_clock::now();
+  drain_cut = now + std::chrono::milliseconds(std::min(kGracefulCutMs, options.drain_timeout_ms));
+  drain_deadline = now + std::chrono::milliseconds(options.drain_timeout_ms);
   drain_ev = event_new(base, -1, EV_PERSIST, &Impl::OnDrainCheck, this);
   timeval every{0, 20 * 1000};
   event_add(drain_ev, &every);
@@ -431,8 +437,14 @@ void Server::Impl::OnDrainCheck(evutil_socket_t, short, void* arg) {
   Impl& m = *static_cast<Impl*>(arg);
   bool drained = std::all_of(m.workers.begin(), m.workers.end(),
                              [](const std::unique_ptr<Worker>& w) { return w->GracefullyDone(); });
-  if (drained || std::chrono::steady_clock::now() >= m.drain_deadline) {
+  const auto now = std::chrono::steady_clock::now();
+  if (drained || now >= m.drain_deadline) {
     event_base_loopbreak(m.base);
+    return;
+  }
+  if (!m.drain_cut_done && now >= m.drain_cut) {
+    m.drain_cut_done = true;
+    for (auto& w : m.workers) w->CutGracefully();
   }
 }
 

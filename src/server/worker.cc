@@ -118,6 +118,7 @@ void Worker::DrainQueue() {
     fds.swap(queue_);
     stop = stopping_;
     graceful_ = graceful_ || graceful_requested_;
+    cut_ = cut_ || cut_requested_;
   }
   if (stop) {
     for (int fd : fds) {
@@ -181,10 +182,24 @@ void Worker::StopGracefully() {
   (void)ignored;
 }
 
+void Worker::CutGracefully() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cut_requested_ = true;
+  }
+  uint64_t one = 1;
+  ssize_t ignored = ::write(notify_fd_, &one, sizeof(one));
+  (void)ignored;
+}
+
+bool Worker::GracefulCloses(const Connection& conn) const {
+  return cut_ ? !conn.ReceivingCommand() : conn.Quiescent();
+}
+
 void Worker::CloseQuiescent() {
   std::vector<Connection*> done;
   for (const auto& [raw, conn] : conns_) {
-    if (raw->Quiescent()) done.push_back(raw);
+    if (GracefulCloses(*raw)) done.push_back(raw);
   }
   for (Connection* c : done) Close(c);
   if (conns_.empty()) graceful_done_.store(true, std::memory_order_release);

@@ -50,6 +50,9 @@ class Worker {
   // Thread-safe. GracefullyDone() turns true once no connection is left.
   void StopGracefully();
   bool GracefullyDone() const { return graceful_done_.load(std::memory_order_acquire); }
+  // Later in a graceful stop: also closes the connections that only have replies left to send
+  // (a client not reading them), keeping those still receiving a command. Thread-safe.
+  void CutGracefully();
 
   // --- used by Connection, on the worker thread --------------------------------------------
   event_base* base() { return base_; }
@@ -67,6 +70,8 @@ class Worker {
   void Close(Connection* conn);
   // A graceful stop is under way: connections close once they have nothing left to do.
   bool stopping_gracefully() const { return graceful_; }
+  // Whether a graceful stop would close `conn` now (see CloseQuiescent).
+  bool GracefulCloses(const Connection& conn) const;
 
   static constexpr size_t kReadBufferSize = 64 * 1024;
 
@@ -78,6 +83,8 @@ class Worker {
   static void OnIdleSweep(evutil_socket_t fd, short what, void* arg);
   // Closes the connections idle for longer than options_.idle_timeout (counted in idle_kicks).
   void KickIdle();
+  // Graceful stop: closes the Quiescent() connections, or after CutGracefully() all but those
+  // ReceivingCommand().
   void CloseQuiescent();
 
   int id_;
@@ -98,8 +105,10 @@ class Worker {
   std::vector<int> queue_;           // accepted fds waiting to be adopted; guarded by mu_
   bool stopping_ = false;            // guarded by mu_
   bool graceful_requested_ = false;  // guarded by mu_
+  bool cut_requested_ = false;       // guarded by mu_
 
   bool graceful_ = false;                   // worker thread only
+  bool cut_ = false;                        // worker thread only
   std::atomic<bool> graceful_done_{false};  // set by the worker thread, read by the master
   event* idle_ev_ = nullptr;                // once-a-second sweep when idle_timeout > 0
 

@@ -65,8 +65,11 @@ class Server {
   // Asks Run() to return. Async-signal-safe.
   void Stop();
   // Graceful stop (SIGUSR1, `shutdown graceful`): closes the listeners at once, closes idle
-  // connections, lets the others finish the command they are in and send their replies, then
-  // Run() returns (after drain_timeout_ms at the latest). Async-signal-safe.
+  // connections (no command under way, nothing to send; half a command line counts as idle),
+  // lets the others finish the command they are in and send their replies, then Run() returns
+  // as soon as none is left. After a second, connections that only have replies left to send (a
+  // client not reading them) are closed too; one still receiving a command's value has until
+  // drain_timeout_ms. Async-signal-safe.
   void StopGraceful();
   // fn runs on the master thread once a second while Run() runs (the clock tick). Call before
   // Run().
