@@ -332,12 +332,13 @@ void Process::WritePidFile() {
 // cannot be opened is a message, not a failure. (memcached appends to a stale .lck; mcd
 // truncates it.)
 void Process::WritePortFile(const std::vector<server::ListenPort>& ports) const {
-  const char* path = std::getenv("MEMCACHED_PORT_FILENAME");
+  // Read on the main thread before any other reads or changes the environment.
+  const char* path = std::getenv("MEMCACHED_PORT_FILENAME");  // NOLINT(concurrency-mt-unsafe)
   if (path == nullptr || !options_.unix_socket.empty()) return;
   const std::string tmp = std::string(path) + ".lck";
   std::FILE* f = std::fopen(tmp.c_str(), "w");
   if (f == nullptr) {
-    std::fprintf(stderr, "Failed to open \"%s\": %s\n", tmp.c_str(), std::strerror(errno));
+    Warn("Failed to open \"" + tmp + "\": " + ErrnoText());
     return;
   }
   for (const server::ListenPort& p : ports) {
