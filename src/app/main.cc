@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   mcd::server::Server server(opts.server, &ctx);
   if (!server.Listen()) return process.Fail(71);  // EX_OSERR, as memcached when it cannot bind
   process.HandleSignals(&server);
-  if (auto status = process.FinishStartUp()) return *status;
+  if (auto status = process.FinishStartUp(server.ListenPorts())) return *status;
   ctx.shutdown = [&server](bool graceful) {
     if (graceful) {
       server.StopGraceful();

@@ -540,6 +540,7 @@ class Reader {
     h.lru_maintainer = o->ext.lru_maintainer;
     h.temp_lru = o->ext.temp_lru;
     s.idle_timeout = o->ext.idle_timeout;
+    s.read_buf_mem_limit = o->ext.read_buf_mem_limit;
   }
 
  private:
@@ -602,12 +603,12 @@ bool Validate(const AppOptions& o, unsigned euid, std::string* error, int* code)
     previous = size;
   }
   // memcached checks only the upper bound of -p and none of -U; mcd refuses any port it could
-  // not bind.
-  if (o.tcp_port < 0 || o.tcp_port > 65535) {
+  // not bind. -1 asks for a port of the kernel's choice (MEMCACHED_PORT_FILENAME tells which).
+  if (o.tcp_port < -1 || o.tcp_port > 65535) {
     *error = "ERROR: Invalid port number " + std::to_string(o.tcp_port) + ".";
     return false;
   }
-  if (o.udp_port < 0 || o.udp_port > 65535) {
+  if (o.udp_port < -1 || o.udp_port > 65535) {
     *error = "ERROR: Invalid UDP port number " + std::to_string(o.udp_port) + ".";
     return false;
   }
@@ -664,6 +665,12 @@ ParseOutcome ParseCommandLineAs(unsigned euid, int argc, char** argv, AppOptions
   AppOptions o;
   std::string warnings;
   Reader::BuildFromFlags(&o, &warnings);
+  // As memcached, after reading the options (so -h shows -p as given): a UDP port given without
+  // a TCP port is the TCP port too.
+  if (!FlagIsDefault("udp_port") && o.udp_port != 0 && FlagIsDefault("port")) {
+    o.tcp_port = o.udp_port;
+    if (o.unix_socket.empty()) o.server.port = o.tcp_port;
+  }
   std::string error;
   if (!Validate(o, euid, &error, exit_code)) {
     *message = error + "\n";

@@ -262,10 +262,11 @@ void Process::HandleSignals(server::Server* server) {
   sigaction(SIGUSR1, &sa, nullptr);
 }
 
-std::optional<int> Process::FinishStartUp() {
+std::optional<int> Process::FinishStartUp(const std::vector<server::ListenPort>& ports) {
   if (auto status = DropPrivileges()) return Fail(*status);
   LockMemory();
   WritePidFile();
+  WritePortFile(ports);
   // With -v a daemon keeps its stdio, as memcached's does.
   if (options_.daemonize && options_.verbosity == 0) RedirectStdio();
   ReportToParent(0);
@@ -320,6 +321,31 @@ void Process::WritePidFile() {
     return;
   }
   pid_written_ = true;
+}
+
+// memcached's format, one line per bound address: TCP listeners first, then UDP addresses:
+//   TCP INET: 11211
+//   TCP INET6: 11211
+//   UDP INET: 11211
+// Written as <path>.lck, then renamed, so whoever waits for the file sees it whole. As
+// memcached: written after switching to the -u user, with no file for -s, and a file that
+// cannot be opened is a message, not a failure. (memcached appends to a stale .lck; mcd
+// truncates it.)
+void Process::WritePortFile(const std::vector<server::ListenPort>& ports) const {
+  // Read on the main thread before any other reads or changes the environment.
+  const char* path = std::getenv("MEMCACHED_PORT_FILENAME");  // NOLINT(concurrency-mt-unsafe)
+  if (path == nullptr || !options_.unix_socket.empty()) return;
+  const std::string tmp = std::string(path) + ".lck";
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  if (f == nullptr) {
+    Warn("Failed to open \"" + tmp + "\": " + ErrnoText());
+    return;
+  }
+  for (const server::ListenPort& p : ports) {
+    std::fprintf(f, "%s %s: %d\n", p.udp ? "UDP" : "TCP", p.inet6 ? "INET6" : "INET", p.port);
+  }
+  std::fclose(f);
+  ::rename(tmp.c_str(), path);
 }
 
 int Process::Fail(int status) {

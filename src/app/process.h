@@ -6,8 +6,8 @@
 //   [cache]            -L: the item memory gets the huge-page hint (storage::CacheOptions)
 //   [listeners bound]  failure: Fail(status)
 //   HandleSignals()    SIGTERM/SIGINT stop, SIGUSR1 stops gracefully, SIGHUP and SIGPIPE ignored
-//   FinishStartUp()    drop to -u, lock memory (-k), write -P, stdio to /dev/null (-d), tell the
-//                      waiting parent
+//   FinishStartUp()    drop to -u, lock memory (-k), write -P and $MEMCACHED_PORT_FILENAME,
+//                      stdio to /dev/null (-d), tell the waiting parent
 //   [run]
 //   Finish()           remove the pid file, forget the server
 //
@@ -21,6 +21,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "mcd/app/options.h"
 #include "mcd/server/server.h"
@@ -39,8 +40,9 @@ class Process {
   std::optional<int> Prepare();
   // Installs the signal handlers for `server` (which must outlive Finish()).
   void HandleSignals(server::Server* server);
-  // After the listeners are bound. A value means "return it from main() now".
-  std::optional<int> FinishStartUp();
+  // After the listeners are bound; `ports` are the server's (Server::ListenPorts()). A value
+  // means "return it from main() now".
+  std::optional<int> FinishStartUp(const std::vector<server::ListenPort>& ports);
   // A start-up failure after Prepare(): tells the waiting parent (-d) and returns `status`.
   int Fail(int status);
   // Clean exit: removes the pid file this process wrote and uninstalls the signal handlers.
@@ -57,6 +59,8 @@ class Process {
   // be lost by then anyway): locks current and future memory, or warns and carries on.
   void LockMemory();
   void WritePidFile();
+  // When MEMCACHED_PORT_FILENAME is set (and no -s), writes memcached's port file there.
+  void WritePortFile(const std::vector<server::ListenPort>& ports) const;
   void ReportToParent(int status);
 
   const AppOptions& options_;

@@ -56,8 +56,8 @@ storage::StoreMode ModeOf(CommandType t) {
 struct Session::State {
   enum class Phase : uint8_t { kLine, kData, kSwallow, kKeys };
 
-  State(SharedContext* c, stats::ThreadStats* t, int id)
-      : ctx(c), cache(c->cache), ts(t), detail(&c->stats->Prefixes()), conn_id(id) {}
+  State(SharedContext* c, stats::ThreadStats* t, int id, BufferBudget* b)
+      : ctx(c), cache(c->cache), ts(t), detail(&c->stats->Prefixes()), conn_id(id), budget(b) {}
 
   SharedContext* ctx;
   storage::Cache* cache;
@@ -86,6 +86,44 @@ struct Session::State {
   const char* keys_resume_at = nullptr;
   size_t max_output = SIZE_MAX;  // of the current Consume call
 
+  // -o read_buf_mem_limit (null without it): reply objects taken and not given back yet.
+  BufferBudget* budget;
+  uint64_t replies_held = 0;
+  // The retrieval command being served: where its reply starts (usable only in the Consume
+  // call that started it: the connection sends between calls), the reply objects it took, how
+  // many keys it has served, and whether the rest of its streamed line is to be skipped
+  // because it ran out of reply objects.
+  OutBuf::Mark cmd_mark;
+  bool cmd_mark_valid = false;
+  uint64_t cmd_replies = 0;
+  uint64_t cmd_keys = 0;
+  bool skip_keys = false;
+
+  // A reply object for a new command. Without one, the connection is closed at once (unsent
+  // replies dropped), as memcached does.
+  bool StartReply(OutBuf* out) {
+    if (budget->TakeReply()) {
+      ++replies_held;
+      return true;
+    }
+    out->Clear();
+    close = true;
+    return false;
+  }
+  // A reply object for the next key of a retrieval (its first key uses the command's).
+  bool KeyReply(const Command& cmd, OutBuf* out);
+  // The rest of a streamed line already answered for running out of reply objects is consumed
+  // without a reply (even an error in it). True while skipping.
+  bool SkipKeys(const Command& cmd) {
+    if (!skip_keys) return false;
+    multi = cmd;
+    if (!cmd.more_keys) {
+      phase = Phase::kLine;
+      skip_keys = false;
+    }
+    return true;
+  }
+
   int Verbosity() const { return ctx->verbosity.load(std::memory_order_relaxed); }
 
   void Reply(OutBuf* out, std::string_view s) {
@@ -102,12 +140,21 @@ struct Session::State {
   void FlushAll(const Command& cmd, OutBuf* out);
 };
 
-Session::Session(SharedContext* ctx, stats::ThreadStats* thread_stats, int conn_id)
-    : s_(new State(ctx, thread_stats, conn_id)) {}
+Session::Session(SharedContext* ctx, stats::ThreadStats* thread_stats, int conn_id,
+                 BufferBudget* budget)
+    : s_(new State(ctx, thread_stats, conn_id, budget)) {}
 
 Session::~Session() {
   if (s_->item != nullptr) s_->cache->Release(s_->item);
+  RepliesSent();
   delete s_;
+}
+
+void Session::RepliesSent() {
+  State& s = *s_;
+  if (s.budget == nullptr || s.replies_held == 0) return;
+  s.budget->ReleaseReplies(s.replies_held);
+  s.replies_held = 0;
 }
 
 size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size_t max_output) {
@@ -116,6 +163,7 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size
   int done = 0;
   s.yielded = false;
   s.max_output = max_output;
+  s.cmd_mark_valid = false;
   while (!s.close) {
     switch (s.phase) {
       case State::Phase::kData: {
@@ -150,6 +198,7 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size
         Command cmd;
         size_t used = 0;
         protocol::ParseResult r;
+        const bool new_command = s.phase == State::Phase::kLine;
         if (s.phase == State::Phase::kKeys) {
           cmd = s.multi;
           r = protocol::ParseKeysContinuation(in.substr(off), &used, &cmd);
@@ -167,8 +216,10 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size
             return off;
           case ParseStatus::kError:
             if (s.Verbosity() > 1) LogLine('<', s.conn_id, in.substr(off, used));
+            if (s.budget != nullptr && new_command && !s.StartReply(out)) return off;
             off += used;
             ++done;
+            if (!new_command && s.SkipKeys(cmd)) continue;
             if (s.phase == State::Phase::kKeys && s.multi.more_keys) {
               // The rest of the cut line is discarded by the parser's continuation; stay here.
               s.multi = cmd;
@@ -180,8 +231,10 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size
             continue;
           case ParseStatus::kOk:
             if (s.Verbosity() > 1) LogLine('<', s.conn_id, in.substr(off, used));
+            if (s.budget != nullptr && new_command && !s.StartReply(out)) return off;
             off += used;
             ++done;
+            if (!new_command && s.SkipKeys(cmd)) continue;
             s.Dispatch(cmd, out);
             if (s.keys_resume_at != nullptr) {
               // The output limit cut a key list: the rest is served once the output drains.
@@ -309,7 +362,14 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
   const char* const keys_end = cmd.keys.data() + cmd.keys.size();
   protocol::KeyIterator keys(cmd.keys);
   std::string_view key;
+  if (budget != nullptr && phase == Phase::kLine) {
+    cmd_mark = out->GetMark();
+    cmd_mark_valid = true;
+    cmd_replies = 1;  // taken for the command line
+    cmd_keys = 0;
+  }
   while (keys.Next(&key)) {
+    if (budget != nullptr && !KeyReply(cmd, out)) return;
     storage::LookupResult lr;
     storage::Item* it = touch ? cache->GetAndTouch(key, exptime, &lr) : cache->Get(key, &lr);
     ts->cmd_get.Add();
@@ -400,6 +460,37 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
   }
   phase = Phase::kLine;
   Reply(out, wire::kEnd);
+}
+
+bool Session::State::KeyReply(const Command& cmd, OutBuf* out) {
+  if (cmd_keys++ == 0) return true;
+  if (budget->TakeReply()) {
+    ++replies_held;
+    ++cmd_replies;
+    return true;
+  }
+  if (!cmd_mark_valid) {
+    // Part of this reply may have been sent already: it cannot be taken back.
+    out->Clear();
+    close = true;
+    return false;
+  }
+  // As memcached: drop what this command produced and answer with an error instead (keeping
+  // one reply object for it).
+  out->Truncate(cmd_mark);
+  budget->ReleaseReplies(cmd_replies - 1);
+  replies_held -= cmd_replies - 1;
+  cmd_replies = 1;
+  Reply(out, wire::kOutOfMemoryGet);
+  if (cmd.more_keys) {
+    multi = cmd;
+    multi.keys = {};
+    skip_keys = true;
+    phase = Phase::kKeys;
+  } else {
+    phase = Phase::kLine;
+  }
+  return false;
 }
 
 void Session::State::StartStore(const Command& cmd, OutBuf* out) {

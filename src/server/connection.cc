@@ -30,8 +30,9 @@ constexpr std::string_view kStateNames[] = {"conn_read", "conn_nread", "conn_swa
 
 Connection::Connection(Worker* worker, int fd)
     : worker_(worker),
+      budget_(worker->budget()),
       fd_(fd),
-      session_(worker->ctx(), worker->thread_stats(), fd),
+      session_(worker->ctx(), worker->thread_stats(), fd, worker->budget()),
       out_(&handler::ReleaseItemRef, worker->ctx()->cache, worker->out_pool()),
       activity_(uint64_t{worker->ctx()->clock->Now()} << 8) {}
 
@@ -40,6 +41,7 @@ Connection::~Connection() {
   if (write_ev_ != nullptr) event_free(write_ev_);
   if (resume_ev_ != nullptr) event_free(resume_ev_);
   out_.Clear();
+  if (has_read_buf_) budget_->ReleaseReadBuffer();
   ::close(fd_);
 }
 
@@ -110,6 +112,14 @@ handler::ConnDescription Connection::Describe(RelTime now) const {
 
 void Connection::HandleRead(bool resume) {
   worker_->NoteServed();
+  if (budget_ != nullptr && !has_read_buf_) {
+    // As memcached: a connection needs a read buffer to go on; none left closes it.
+    if (!budget_->TakeReadBuffer()) {
+      worker_->Close(this);
+      return;
+    }
+    has_read_buf_ = true;
+  }
   stats::ThreadStats* ts = worker_->thread_stats();
   char* buf = worker_->read_buffer();
   const size_t cap = worker_->read_buffer_size();
@@ -195,7 +205,16 @@ bool Connection::Flush() {
   return true;
 }
 
+void Connection::SettleBudget() {
+  if (out_.empty()) session_.RepliesSent();
+  if (has_read_buf_ && pending_.empty() && !session_.InCommand()) {
+    budget_->ReleaseReadBuffer();
+    has_read_buf_ = false;
+  }
+}
+
 void Connection::UpdateInterest() {
+  if (budget_ != nullptr) SettleBudget();
   const bool want_write = !out_.empty();
   const bool want_read = !closing_ && out_.size() <= worker_->options().max_pending_output;
   if (want_write != writing_) {
@@ -216,11 +235,13 @@ void Connection::UpdateInterest() {
     }
     reading_ = want_read;
   }
-  if (worker_->stopping_gracefully() && Quiescent()) worker_->Close(this);
+  if (worker_->stopping_gracefully() && worker_->GracefulCloses(*this)) worker_->Close(this);
 }
 
 bool Connection::Quiescent() const {
-  if (!WaitingForCommand() || !pending_.empty()) return false;
+  if (!WaitingForCommand()) return false;
+  // Complete commands kept for later (a yield) are still to be served; half a line is not.
+  if (pending_.find('\n') != std::string::npos) return false;
   int unread = 0;  // bytes the client sent that were not read yet (graceful stop only)
   return ioctl(fd_, FIONREAD, &unread) != 0 || unread == 0;
 }

@@ -41,8 +41,12 @@ class Connection {
   }
   // Waiting for a command with nothing to send: the state in which idle_timeout may close it.
   bool WaitingForCommand() const { return out_.empty() && !closing_ && !session_.InCommand(); }
-  // Nothing read and unprocessed, nothing to send: a graceful stop may close it now.
+  // Graceful stop: no command under way and nothing to send, so it may be closed now. Half a
+  // command line does not count as a command (none has started; memcached drops it too).
   bool Quiescent() const;
+  // Graceful stop: still receiving the rest of a command (its value, or a long key list), which
+  // keeps its chance until the drain timeout (compatibility.md C14).
+  bool ReceivingCommand() const { return !closing_ && session_.InCommand(); }
 
  private:
   static void OnRead(evutil_socket_t fd, short what, void* arg);
@@ -54,8 +58,8 @@ class Connection {
   // Sends pending output; returns false if the connection failed and was closed.
   bool Flush();
   // Enables/disables reading and write interest from the output and session state. During a
-  // graceful stop it closes (and destroys) a connection left Quiescent(): callers return right
-  // after it.
+  // graceful stop it closes (and destroys) a connection the stop may close
+  // (Worker::GracefulCloses): callers return right after it.
   void UpdateInterest();
   void CloseSoon();
   // Processes the bytes already buffered on a later loop turn, after other clients.
@@ -63,8 +67,12 @@ class Connection {
   // Publishes the state after a read (and the time of it, when `command` is true) for
   // `stats conns`: one relaxed store.
   void NoteActivity(bool command);
+  // -o read_buf_mem_limit: gives back the replies once all is sent, and the read buffer once
+  // no command is under way.
+  void SettleBudget();
 
   Worker* worker_;
+  handler::BufferBudget* budget_;  // the worker's; null without -o read_buf_mem_limit
   int fd_;
   handler::Session session_;
   OutBuf out_;
@@ -75,6 +83,7 @@ class Connection {
   bool reading_ = false;
   bool writing_ = false;
   bool closing_ = false;
+  bool has_read_buf_ = false;  // holds a read buffer of budget_
   // For `stats conns`: (time of the last read << 8) | state index; written by the worker thread
   // only, read by any thread.
   std::atomic<uint64_t> activity_{0};

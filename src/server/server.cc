@@ -50,6 +50,23 @@ HostPort SplitListen(const std::string& entry, int default_port) {
   return hp;
 }
 
+// The port a socket is bound to; 0 if unknown.
+int LocalPort(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  if (ss.ss_family != AF_INET6) return 0;
+  return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+
+// Sets the port of an AF_INET or AF_INET6 address.
+void SetPort(sockaddr_storage* ss, int port) {
+  const uint16_t p = htons(static_cast<uint16_t>(port));
+  if (ss->ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(ss)->sin_port = p;
+  if (ss->ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(ss)->sin6_port = p;
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -65,6 +82,8 @@ struct Server::Impl {
   // What the stop_fd wake-up asks for: 0 nothing, kStopGraceful, kStopNow (the stronger wins).
   std::atomic<int> stop_mode{0};
   event* drain_ev = nullptr;  // graceful stop: polls the workers until drained or the deadline
+  std::chrono::steady_clock::time_point drain_cut;  // then only commands being received stay
+  bool drain_cut_done = false;
   std::chrono::steady_clock::time_point drain_deadline;
   event* tick_ev = nullptr;
   std::function<void()> tick;
@@ -76,6 +95,9 @@ struct Server::Impl {
   ino_t unix_ino = 0;
   // `stats conns` entries of the listeners, fixed when Run() starts the workers.
   std::vector<handler::ConnDescription> listener_descs;
+  // What Listen() bound, for ListenPorts().
+  std::vector<ListenPort> tcp_ports;
+  std::vector<ListenPort> udp_ports;
 
   static void OnAccept(evutil_socket_t fd, short, void* arg);
   static void OnStop(evutil_socket_t fd, short, void* arg);
@@ -91,6 +113,9 @@ struct Server::Impl {
 namespace {
 constexpr int kStopGraceful = 1;
 constexpr int kStopNow = 2;
+// Graceful stop: after this long, connections that only have replies left to send (a client not
+// reading them) are closed too; memcached closes every connection at its next clock tick.
+constexpr int kGracefulCutMs = 1000;
 }  // namespace
 
 Server::Server(const ServerOptions& options, handler::SharedContext* ctx)
@@ -169,6 +194,7 @@ bool Server::Impl::BindOne(const HostPort& hp) {
       continue;
     }
     listen_fds.push_back(fd);
+    tcp_ports.push_back({false, ai->ai_family == AF_INET6, LocalPort(fd)});
     any = true;
   }
   freeaddrinfo(res);
@@ -181,19 +207,19 @@ bool Server::Impl::BindUdp(const std::string& host, int port) {
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_DGRAM;
   addrinfo* res = nullptr;
-  std::string port_str = std::to_string(port);
+  std::string port_str = std::to_string(std::max(port, 0));  // -1: the kernel picks one
   int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port_str.c_str(), &hints, &res);
   if (rc != 0) {
     LOG(ERROR) << "getaddrinfo(" << host << ":" << port << "): " << gai_strerror(rc);
     return false;
   }
   const int one = 1;
-  auto open_socket = [&](const addrinfo* ai, bool reuseport) {
+  auto open_socket = [&](const addrinfo* ai, const sockaddr_storage& addr, bool reuseport) {
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), ai->ai_addrlen) != 0) {
       int err = errno;
       ::close(fd);
       errno = err;
@@ -204,9 +230,13 @@ bool Server::Impl::BindUdp(const std::string& host, int port) {
   bool ok = true;
   bool any = false;
   for (addrinfo* ai = res; ai != nullptr && ok; ai = ai->ai_next) {
+    if (ai->ai_addrlen > sizeof(sockaddr_storage)) continue;
+    sockaddr_storage addr{};
+    std::memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
     // Probe with a plain bind: it fails if any other socket holds the port, so a taken port is
-    // refused although the group below shares it with SO_REUSEPORT (see udp.h).
-    int probe = open_socket(ai, false);
+    // refused although the group below shares it with SO_REUSEPORT (see udp.h). For an
+    // ephemeral port the probe also learns which port the kernel picked, for the whole group.
+    int probe = open_socket(ai, addr, false);
     if (probe < 0) {
       if (errno == EADDRINUSE) {
         PLOG(ERROR) << "failed to listen on UDP port " << port;
@@ -214,10 +244,12 @@ bool Server::Impl::BindUdp(const std::string& host, int port) {
       }
       continue;
     }
+    const int bound = LocalPort(probe);
     ::close(probe);
+    SetPort(&addr, bound);
     std::vector<int> group;
     for (int i = 0; i < options.threads; ++i) {
-      int fd = open_socket(ai, true);
+      int fd = open_socket(ai, addr, true);
       if (fd < 0) {
         PLOG(ERROR) << "failed to listen on UDP port " << port;
         ok = false;
@@ -230,6 +262,7 @@ bool Server::Impl::BindUdp(const std::string& host, int port) {
       break;
     }
     udp_groups.push_back(std::move(group));
+    udp_ports.push_back({true, ai->ai_family == AF_INET6, bound});
     any = true;
   }
   freeaddrinfo(res);
@@ -287,9 +320,12 @@ bool Server::Listen() {
         }
       }
     }
-    if (m.options.port == 0 && m.options.listen.empty()) return true;
+    // As memcached, -p 0 means no TCP listener (even with -l), and then nothing listening at
+    // all is not an error.
+    if (m.options.port == 0) return true;
     for (const std::string& e : entries) {
-      if (!m.BindOne(SplitListen(e, m.options.port))) return false;
+      // -1: a port of the kernel's choice, for each address (as memcached).
+      if (!m.BindOne(SplitListen(e, std::max(m.options.port, 0)))) return false;
     }
   }
   for (int fd : impl_->listen_fds) {
@@ -301,13 +337,13 @@ bool Server::Listen() {
 }
 
 int Server::BoundPort() const {
-  if (impl_->listen_fds.empty()) return 0;
-  sockaddr_storage ss{};
-  socklen_t len = sizeof(ss);
-  if (getsockname(impl_->listen_fds[0], reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
-  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  if (ss.ss_family != AF_INET6) return 0;
-  return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return impl_->listen_fds.empty() ? 0 : LocalPort(impl_->listen_fds[0]);
+}
+
+std::vector<ListenPort> Server::ListenPorts() const {
+  std::vector<ListenPort> all = impl_->tcp_ports;
+  all.insert(all.end(), impl_->udp_ports.begin(), impl_->udp_ports.end());
+  return all;
 }
 
 void Server::Run() {
@@ -389,8 +425,9 @@ void Server::Impl::BeginGracefulStop() {
   listen_fds.clear();
   ctx->stats->Server().accepting_conns.store(false, std::memory_order_relaxed);
   for (auto& w : workers) w->StopGracefully();
-  drain_deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(options.drain_timeout_ms);
+  const auto now = std::chrono::steady_clock::now();
+  drain_cut = now + std::chrono::milliseconds(std::min(kGracefulCutMs, options.drain_timeout_ms));
+  drain_deadline = now + std::chrono::milliseconds(options.drain_timeout_ms);
   drain_ev = event_new(base, -1, EV_PERSIST, &Impl::OnDrainCheck, this);
   timeval every{0, 20 * 1000};
   event_add(drain_ev, &every);
@@ -400,8 +437,14 @@ void Server::Impl::OnDrainCheck(evutil_socket_t, short, void* arg) {
   Impl& m = *static_cast<Impl*>(arg);
   bool drained = std::all_of(m.workers.begin(), m.workers.end(),
                              [](const std::unique_ptr<Worker>& w) { return w->GracefullyDone(); });
-  if (drained || std::chrono::steady_clock::now() >= m.drain_deadline) {
+  const auto now = std::chrono::steady_clock::now();
+  if (drained || now >= m.drain_deadline) {
     event_base_loopbreak(m.base);
+    return;
+  }
+  if (!m.drain_cut_done && now >= m.drain_cut) {
+    m.drain_cut_done = true;
+    for (auto& w : m.workers) w->CutGracefully();
   }
 }
 

@@ -19,6 +19,10 @@ Worker::Worker(int id, const ServerOptions& options, handler::SharedContext* ctx
       ctx_(ctx),
       thread_stats_(thread_stats),
       rbuf_(new char[kReadBufferSize]) {
+  if (options_.read_buf_mem_limit > 0) {
+    budget_ = std::make_unique<handler::BufferBudget>(
+        options_.read_buf_mem_limit / static_cast<uint64_t>(options_.threads), thread_stats_);
+  }
   base_ = event_base_new();
   CHECK(base_ != nullptr) << "event_base_new failed";
   notify_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -114,6 +118,7 @@ void Worker::DrainQueue() {
     fds.swap(queue_);
     stop = stopping_;
     graceful_ = graceful_ || graceful_requested_;
+    cut_ = cut_ || cut_requested_;
   }
   if (stop) {
     for (int fd : fds) {
@@ -177,10 +182,24 @@ void Worker::StopGracefully() {
   (void)ignored;
 }
 
+void Worker::CutGracefully() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cut_requested_ = true;
+  }
+  uint64_t one = 1;
+  ssize_t ignored = ::write(notify_fd_, &one, sizeof(one));
+  (void)ignored;
+}
+
+bool Worker::GracefulCloses(const Connection& conn) const {
+  return cut_ ? !conn.ReceivingCommand() : conn.Quiescent();
+}
+
 void Worker::CloseQuiescent() {
   std::vector<Connection*> done;
   for (const auto& [raw, conn] : conns_) {
-    if (raw->Quiescent()) done.push_back(raw);
+    if (GracefulCloses(*raw)) done.push_back(raw);
   }
   for (Connection* c : done) Close(c);
   if (conns_.empty()) graceful_done_.store(true, std::memory_order_release);

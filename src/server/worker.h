@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "mcd/handler/buffer_budget.h"
 #include "mcd/handler/session.h"
 #include "mcd/server/server.h"
 #include "mcd/stats/stats.h"
@@ -49,6 +50,9 @@ class Worker {
   // Thread-safe. GracefullyDone() turns true once no connection is left.
   void StopGracefully();
   bool GracefullyDone() const { return graceful_done_.load(std::memory_order_acquire); }
+  // Later in a graceful stop: also closes the connections that only have replies left to send
+  // (a client not reading them), keeping those still receiving a command. Thread-safe.
+  void CutGracefully();
 
   // --- used by Connection, on the worker thread --------------------------------------------
   event_base* base() { return base_; }
@@ -57,6 +61,8 @@ class Worker {
   stats::ThreadStats* thread_stats() { return thread_stats_; }
   char* read_buffer() { return rbuf_.get(); }
   OutBlockPool* out_pool() { return &out_pool_; }
+  // This worker's share of -o read_buf_mem_limit; null without a limit.
+  handler::BufferBudget* budget() { return budget_.get(); }
   size_t read_buffer_size() const { return kReadBufferSize; }
   // Counts a connection served in this loop turn.
   void NoteServed() { ++served_; }
@@ -64,6 +70,8 @@ class Worker {
   void Close(Connection* conn);
   // A graceful stop is under way: connections close once they have nothing left to do.
   bool stopping_gracefully() const { return graceful_; }
+  // Whether a graceful stop would close `conn` now (see CloseQuiescent).
+  bool GracefulCloses(const Connection& conn) const;
 
   static constexpr size_t kReadBufferSize = 64 * 1024;
 
@@ -75,6 +83,8 @@ class Worker {
   static void OnIdleSweep(evutil_socket_t fd, short what, void* arg);
   // Closes the connections idle for longer than options_.idle_timeout (counted in idle_kicks).
   void KickIdle();
+  // Graceful stop: closes the Quiescent() connections, or after CutGracefully() all but those
+  // ReceivingCommand().
   void CloseQuiescent();
 
   int id_;
@@ -89,13 +99,16 @@ class Worker {
   bool loop_done_ = false;  // worker thread only
   int served_ = 0;          // connections served in the current loop turn; worker thread only
   OutBlockPool out_pool_;   // before conns_: connections return their blocks when destroyed
+  std::unique_ptr<handler::BufferBudget> budget_;  // before conns_, for the same reason
 
   std::mutex mu_;
   std::vector<int> queue_;           // accepted fds waiting to be adopted; guarded by mu_
   bool stopping_ = false;            // guarded by mu_
   bool graceful_requested_ = false;  // guarded by mu_
+  bool cut_requested_ = false;       // guarded by mu_
 
   bool graceful_ = false;                   // worker thread only
+  bool cut_ = false;                        // worker thread only
   std::atomic<bool> graceful_done_{false};  // set by the worker thread, read by the master
   event* idle_ev_ = nullptr;                // once-a-second sweep when idle_timeout > 0
 

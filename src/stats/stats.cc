@@ -12,6 +12,7 @@ ThreadTotals Registry::RawTotals() const {
   for (const auto& ts : threads_) {
 #define MCD_SUM(name) t.name += ts->name.Get();
     MCD_THREAD_COUNTERS(MCD_SUM)
+    MCD_THREAD_GAUGES(MCD_SUM)
 #undef MCD_SUM
   }
   return t;

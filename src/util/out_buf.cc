@@ -134,6 +134,37 @@ void OutBuf::Clear() {
   ResetArena();
 }
 
+OutBuf::Mark OutBuf::GetMark() const {
+  Mark m;
+  m.segments = segments_.size();
+  m.last_n = segments_.empty() ? 0 : segments_.back().n;
+  m.bytes = bytes_;
+  m.block = block_;
+  m.block_used = block_used_;
+  m.last_is_arena_tail = last_is_arena_tail_;
+  return m;
+}
+
+void OutBuf::Truncate(const Mark& m) {
+  assert(m.segments >= head_ && m.segments <= segments_.size() && m.bytes <= bytes_);
+  for (size_t i = m.segments; i < segments_.size(); ++i) {
+    if (segments_[i].obj != nullptr && release_ != nullptr)
+      release_(release_ctx_, segments_[i].obj);
+  }
+  segments_.resize(m.segments);
+  if (!segments_.empty()) segments_.back().n = m.last_n;
+  bytes_ = m.bytes;
+  // Later arena blocks stay allocated and are reused by the next appends.
+  block_ = m.block;
+  block_used_ = m.block_used;
+  last_is_arena_tail_ = m.last_is_arena_tail;
+  if (head_ == segments_.size()) {
+    segments_.clear();
+    head_ = 0;
+    ResetArena();
+  }
+}
+
 std::string OutBuf::ToString() const {
   std::string s;
   s.reserve(bytes_);

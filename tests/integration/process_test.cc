@@ -20,9 +20,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -491,6 +493,57 @@ TEST(GracefulStopTest, SigusrOnAnIdleServerExitsZero) {
   auto status = server.WaitExit(Duration(3000));
   EXPECT_TRUE(ExitedWith(status, 0)) << "status " << status.value_or(-1);
   EXPECT_NE(server.Output().find("Gracefully stopping\n"), std::string::npos) << server.Output();
+}
+
+// Idle connections must not hold the exit up: never used, between commands, or with half a
+// command line typed (no command has started). memcached closes them all at its next clock
+// tick; mcd at once.
+TEST(GracefulStopTest, SigusrWithIdleClientsExitsWithinASecond) {
+  ServerProcess server;
+  ASSERT_TRUE(server.Start());
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 9; ++i) {
+    clients.push_back(Client::Open(server.port()));
+    ASSERT_TRUE(clients.back()->Connected());
+    if (i % 3 == 1) {
+      ASSERT_TRUE(clients.back()->Expect("set k 0 0 1\r\nx\r\n", "STORED\r\n"));
+    } else if (i % 3 == 2) {
+      ASSERT_TRUE(clients.back()->Send("get k"));  // no end of line yet
+    }
+  }
+  ASSERT_TRUE(clients[1]->Expect("get k\r\n", "VALUE k 0 1\r\nx\r\nEND\r\n"));  // all read
+  const bool mcd = ServerIsMcd(server.port());
+  const auto start = SteadyClock::now();
+  server.Signal(SIGUSR1);
+  auto status = server.WaitExit(Duration(6000));
+  const auto took = std::chrono::duration_cast<Duration>(SteadyClock::now() - start);
+  EXPECT_TRUE(ExitedWith(status, 0)) << "status " << status.value_or(-1);
+  // memcached closes them at its next clock tick, up to a second later.
+  const int64_t limit_ms = mcd ? 1000 : 2000;
+  EXPECT_LT(took.count(), limit_ms)
+      << "graceful stop with idle clients took " << took.count() << " ms";
+  for (auto& c : clients) EXPECT_TRUE(c->WaitForClose(Duration(1000)));
+}
+
+// A client that does not read its replies holds the exit up for a second at most (memcached's
+// clock tick), not for the whole drain timeout.
+TEST(GracefulStopTest, SigusrWithAClientNotReadingItsRepliesExitsWithinTwoSeconds) {
+  ServerProcess server;
+  ASSERT_TRUE(server.Start());
+  Client c(server.port());
+  const std::string value(512 * 1024, 'v');
+  ASSERT_TRUE(c.Expect("set big 0 0 " + std::to_string(value.size()) + "\r\n" + value + "\r\n",
+                       "STORED\r\n"));
+  std::string gets;
+  for (int i = 0; i < 32; ++i) gets += "get big\r\n";  // 16 MB of replies, never read
+  ASSERT_TRUE(c.Send(gets));
+  std::this_thread::sleep_for(Duration(200));
+  const auto start = SteadyClock::now();
+  server.Signal(SIGUSR1);
+  auto status = server.WaitExit(Duration(6000));
+  const auto took = std::chrono::duration_cast<Duration>(SteadyClock::now() - start);
+  EXPECT_TRUE(ExitedWith(status, 0)) << "status " << status.value_or(-1);
+  EXPECT_LT(took.count(), 2000) << "graceful stop took " << took.count() << " ms";
 }
 
 TEST(ShutdownCommandTest, RefusedWithoutDashA) {

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "mcd/handler/buffer_budget.h"
 #include "mcd/protocol/command.h"
 #include "mcd/stats/stats.h"
 #include "mcd/storage/cache.h"
@@ -81,7 +82,13 @@ void ReleaseItemRef(void* cache, void* item);
 
 class Session {
  public:
-  Session(SharedContext* ctx, stats::ThreadStats* thread_stats, int conn_id);
+  // budget: the worker's -o read_buf_mem_limit budget, or null (no limit). With one, every
+  // command and every further key of a multiget takes a reply object from it; when none is left
+  // a multiget is answered `SERVER_ERROR out of memory writing get response` (whatever it
+  // produced is dropped), and any other command makes the session drop its unsent output and
+  // ask for the connection to be closed, as memcached does.
+  Session(SharedContext* ctx, stats::ThreadStats* thread_stats, int conn_id,
+          BufferBudget* budget = nullptr);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -114,6 +121,8 @@ class Session {
   std::string_view ConnStateName() const;
   // Inside a command: its data block, a swallow, or a streamed key list is still to come.
   bool InCommand() const;
+  // With a budget: everything produced so far has been sent; gives its reply objects back.
+  void RepliesSent();
 
  private:
   struct State;

@@ -44,6 +44,9 @@ inline constexpr std::string_view kReassignSame = "SAME src and dst class are id
 inline constexpr std::string_view kFlushDisabled = "CLIENT_ERROR flush_all not allowed\r\n";
 inline constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache\r\n";
 inline constexpr std::string_view kOutOfMemory = "SERVER_ERROR out of memory storing object\r\n";
+// A multiget whose replies did not fit in -o read_buf_mem_limit.
+inline constexpr std::string_view kOutOfMemoryGet =
+    "SERVER_ERROR out of memory writing get response\r\n";
 inline constexpr std::string_view kTooManyConnections = "ERROR Too many open connections\r\n";
 
 // The reply for a parse error (empty for kNone, and for kLineTooLong and kHttpRequest, which

@@ -16,22 +16,34 @@
 namespace mcd::server {
 
 struct ServerOptions {
-  int port = 11211;                 // -p; 0 = no TCP listener
+  int port = 11211;                 // -p; 0 = no TCP listener, -1 = a port the kernel picks
   std::vector<std::string> listen;  // -l (may hold "a,b" lists already split); empty = all
   int backlog = 1024;               // -b
   int threads = 4;                  // -t
   int max_connections = 1024;       // -c
   int reqs_per_event = 20;          // -R
   int verbosity = 0;                // -v count
-  int udp_port = 0;                 // -U; 0 = no UDP listener (memcached's default since 1.5.6)
-  std::string unix_socket;          // -s; when set, the only listener (no TCP, no UDP)
-  int unix_mask = 0700;             // -a: permission bits of the unix socket file
+  int udp_port = 0;  // -U; 0 = no UDP listener (memcached's default since 1.5.6), -1 = any port
+  std::string unix_socket;  // -s; when set, the only listener (no TCP, no UDP)
+  int unix_mask = 0700;     // -a: permission bits of the unix socket file
   // Bytes of pending output above which a connection stops being read until it drains.
   size_t max_pending_output = 4 << 20;
   // -o idle_timeout: seconds without activity after which a connection is closed; 0 = never.
   int idle_timeout = 0;
+  // -o read_buf_mem_limit, in bytes; 0 = no limit. Split evenly between the workers, each
+  // counting its connections' read buffers and replies against its share
+  // (handler/buffer_budget.h).
+  uint64_t read_buf_mem_limit = 0;
   // StopGraceful(): longest wait for busy connections to finish before Run() returns anyway.
   int drain_timeout_ms = 5000;
+};
+
+// One bound TCP listener or UDP address (not the unix socket), as memcached writes them to the
+// MEMCACHED_PORT_FILENAME file.
+struct ListenPort {
+  bool udp = false;
+  bool inet6 = false;
+  int port = 0;  // the port actually bound (the kernel's choice for -p -1 / -U -1)
 };
 
 class Server {
@@ -46,13 +58,18 @@ class Server {
   bool Listen();
   // The TCP port actually bound (useful with port 0 in tests).
   int BoundPort() const;
+  // Every TCP listener, then every UDP address, in the order bound. Call after Listen().
+  std::vector<ListenPort> ListenPorts() const;
   // Runs until Stop(); starts and joins the worker threads.
   void Run();
   // Asks Run() to return. Async-signal-safe.
   void Stop();
   // Graceful stop (SIGUSR1, `shutdown graceful`): closes the listeners at once, closes idle
-  // connections, lets the others finish the command they are in and send their replies, then
-  // Run() returns (after drain_timeout_ms at the latest). Async-signal-safe.
+  // connections (no command under way, nothing to send; half a command line counts as idle),
+  // lets the others finish the command they are in and send their replies, then Run() returns
+  // as soon as none is left. After a second, connections that only have replies left to send (a
+  // client not reading them) are closed too; one still receiving a command's value has until
+  // drain_timeout_ms. Async-signal-safe.
   void StopGraceful();
   // fn runs on the master thread once a second while Run() runs (the clock tick). Call before
   // Run().

@@ -47,7 +47,18 @@ namespace mcd::stats {
   X(idle_kicks)                \
   X(bytes_read)                \
   X(bytes_written)             \
-  X(conn_yields)
+  X(conn_yields)               \
+  X(response_obj_oom)          \
+  X(read_buf_oom)
+
+// Per-thread levels (set, not incremented; `stats reset` leaves them): the connection memory
+// that -o read_buf_mem_limit accounts for (handler/buffer_budget.h). 0 without that limit.
+#define MCD_THREAD_GAUGES(X) \
+  X(response_obj_count)      \
+  X(response_obj_bytes)      \
+  X(read_buf_count)          \
+  X(read_buf_bytes)          \
+  X(read_buf_bytes_free)
 
 // Per-slab-class counters shown by `stats slabs`.
 #define MCD_CLASS_COUNTERS(X) \
@@ -74,6 +85,16 @@ class Counter {
   std::atomic<uint64_t> v_{0};
 };
 
+// A level written by one thread, read by many.
+class Gauge {
+ public:
+  void Set(uint64_t v) { v_.store(v, std::memory_order_relaxed); }
+  uint64_t Get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
 struct ClassCounters {
 #define MCD_DECLARE(name) Counter name;
   MCD_CLASS_COUNTERS(MCD_DECLARE)
@@ -84,13 +105,17 @@ struct alignas(64) ThreadStats {
 #define MCD_DECLARE(name) Counter name;
   MCD_THREAD_COUNTERS(MCD_DECLARE)
 #undef MCD_DECLARE
+#define MCD_DECLARE(name) Gauge name;
+  MCD_THREAD_GAUGES(MCD_DECLARE)
+#undef MCD_DECLARE
   ClassCounters per_class[kMaxClasses];
 };
 
-// Plain sums, for reporting.
+// Plain sums, for reporting (gauges are summed, never reset).
 struct ThreadTotals {
 #define MCD_DECLARE(name) uint64_t name = 0;
   MCD_THREAD_COUNTERS(MCD_DECLARE)
+  MCD_THREAD_GAUGES(MCD_DECLARE)
 #undef MCD_DECLARE
 };
 struct ClassTotals {
@@ -108,15 +133,6 @@ struct ServerStats {
   std::atomic<uint64_t> time_in_listen_disabled_us{0};
   std::atomic<bool> accepting_conns{true};
   std::atomic<uint64_t> reserved_fds{0};
-  // memcached's response objects and read buffers; mcd has neither pool (a worker shares one
-  // read buffer among its connections), so these stay 0.
-  std::atomic<uint64_t> response_obj_oom{0};
-  std::atomic<uint64_t> response_obj_count{0};
-  std::atomic<uint64_t> response_obj_bytes{0};
-  std::atomic<uint64_t> read_buf_oom{0};
-  std::atomic<uint64_t> read_buf_count{0};
-  std::atomic<uint64_t> read_buf_bytes{0};
-  std::atomic<uint64_t> read_buf_bytes_free{0};
 };
 
 // All the worker threads' counters. Create the ThreadStats before the workers start; the

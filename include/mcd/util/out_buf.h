@@ -66,6 +66,21 @@ class OutBuf {
   void Consume(size_t n);
   // Drops everything, releasing all references.
   void Clear();
+
+  // A position in the queued bytes, to drop what was appended after it (a reply abandoned half
+  // way, e.g. a multiget that ran out of reply memory). Valid until the next Consume() or Clear().
+  struct Mark {
+    size_t segments = 0;
+    size_t last_n = 0;  // length of the last segment then (later appends may extend it)
+    size_t bytes = 0;
+    size_t block = 0;
+    size_t block_used = 0;
+    bool last_is_arena_tail = false;
+  };
+  Mark GetMark() const;
+  // Drops everything appended since `m`, releasing its references. REQUIRES: m is valid (no
+  // Consume() or Clear() since it was taken).
+  void Truncate(const Mark& m);
   // The pending bytes as one string (tests and logging).
   std::string ToString() const;
 

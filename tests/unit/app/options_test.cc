@@ -252,7 +252,11 @@ INSTANTIATE_TEST_SUITE_P(
         StatCase{{"-p", "5x"}, "tcpport", "5"},  // read like atoi, as memcached does
         StatCase{{"-p", "0"}, "tcpport", "0"},
         StatCase{{"-p", "1", "-p", "2"}, "tcpport", "2"},  // last one wins
-        StatCase{{"-U", "1234"}, "udpport", "1234"},
+        StatCase{{"-p", "-1"}, "tcpport", "-1"},           // a port of the kernel's choice
+        // As memcached: a UDP port given without a TCP port is the TCP port too.
+        StatCase{{"-U", "1234"}, "tcpport", "1234"}, StatCase{{"-U", "-1"}, "tcpport", "-1"},
+        StatCase{{"-U", "1234", "-p", "11211"}, "tcpport", "11211"},
+        StatCase{{"-U", "0"}, "tcpport", "11211"}, StatCase{{"-U", "1234"}, "udpport", "1234"},
         StatCase{{"--udp-port=1234"}, "udpport", "1234"},
         StatCase{{"--udp_port=1234"}, "udpport", "1234"}, StatCase{{"-U", "abc"}, "udpport", "0"},
         StatCase{{"-s", "/tmp/s"}, "domain_socket", "/tmp/s"},
@@ -479,6 +483,21 @@ TEST(OptionsStructs, UnixSocketDisablesTcp) {
   EXPECT_EQ(r.Stat("tcpport"), "11211");  // memcached still reports it
 }
 
+TEST(OptionsStructs, EphemeralPortsAndUdpPortAsTcpPort) {
+  Result r = Parse({"-p", "-1", "-U", "-1"});
+  ASSERT_EQ(r.outcome, ParseOutcome::kRun) << r.message;
+  EXPECT_EQ(r.options.server.port, -1);
+  EXPECT_EQ(r.options.server.udp_port, -1);
+  r = Parse({"-U", "11300"});
+  ASSERT_EQ(r.outcome, ParseOutcome::kRun) << r.message;
+  EXPECT_EQ(r.options.server.port, 11300);
+  EXPECT_EQ(r.options.server.udp_port, 11300);
+  r = Parse({"-U", "11300", "-s", "/tmp/mcd.sock"});
+  ASSERT_EQ(r.outcome, ParseOutcome::kRun) << r.message;
+  EXPECT_EQ(r.options.server.port, 0);
+  EXPECT_EQ(r.Stat("tcpport"), "11300");
+}
+
 TEST(OptionsStructs, ExtendedValues) {
   Result r = Parse({"-o", "slab_sizes=100-200-300,no_hashexpand,sock_cookie_id=7,drop_privileges"});
   ASSERT_EQ(r.outcome, ParseOutcome::kRun) << r.message;
@@ -590,8 +609,11 @@ INSTANTIATE_TEST_SUITE_P(
                   "slab_chunk_max (bytes: 2097152) must divide evenly into 1048576 "
                   "(slab_page_size)"},
         ErrorCase{{"-p", "70000"}, 64, "ERROR: Invalid port number 70000."},
-        ErrorCase{{"-p", "-1"}, 64, "ERROR: Invalid port number -1."},
-        ErrorCase{{"-U", "70000"}, 64, "Invalid UDP port number 70000"},
+        ErrorCase{{"-p", "-2"}, 64, "ERROR: Invalid port number -2."},
+        // -U alone sets -p too, and memcached then names the TCP port.
+        ErrorCase{{"-U", "70000"}, 64, "ERROR: Invalid port number 70000."},
+        ErrorCase{{"-p", "1", "-U", "70000"}, 64, "Invalid UDP port number 70000"},
+        ErrorCase{{"-p", "1", "-U", "-2"}, 64, "Invalid UDP port number -2"},
         // memcached's order: item size before port
         ErrorCase{{"-p", "70000", "-I", "1"}, 64, "cannot be less than 1024 bytes"},
         ErrorCase{{"-t", "0", "-I", "1"}, 1, "Number of threads"}));

@@ -172,6 +172,40 @@ TEST_F(OutBufTest, PartialConsumeThenAppendKeepsOrder) {
   EXPECT_EQ(buf_.ToString(), "f");
 }
 
+TEST_F(OutBufTest, TruncateDropsWhatFollowsTheMarkAndReleasesItsRefsOnce) {
+  buf_.Append("STORED\r\n");
+  buf_.AppendRef("kept", 4, &obj1_);
+  buf_.Append("VALUE");
+  const OutBuf::Mark mark = buf_.GetMark();
+  buf_.Append(" a 0 1\r\n");  // coalesces into the segment the mark ends in
+  buf_.AppendRef("x\r\n", 3, &obj2_);
+  buf_.Append(std::string(2 * OutBuf::kBlockSize, 'y'));  // spills into new blocks
+  buf_.AppendRef("z", 1, &obj3_);
+  buf_.Truncate(mark);
+  EXPECT_EQ(released_[&obj2_], 1);
+  EXPECT_EQ(released_[&obj3_], 1);
+  EXPECT_EQ(released_.count(&obj1_), 0u);
+  EXPECT_EQ(buf_.size(), 17u);
+  EXPECT_EQ(buf_.ToString(), "STORED\r\nkeptVALUE");
+  EXPECT_EQ(Iov(), "STORED\r\nkeptVALUE");
+  buf_.Append(" then\r\n");  // appends go on right after the mark
+  EXPECT_EQ(buf_.ToString(), "STORED\r\nkeptVALUE then\r\n");
+  buf_.Consume(buf_.size());
+  EXPECT_EQ(released_[&obj1_], 1);
+  EXPECT_EQ(released_[&obj2_], 1);
+}
+
+TEST_F(OutBufTest, TruncateToAnEmptyMarkEmptiesTheBuffer) {
+  const OutBuf::Mark mark = buf_.GetMark();
+  buf_.Append("VALUE a 0 1\r\n");
+  buf_.AppendRef("x\r\n", 3, &obj1_);
+  buf_.Truncate(mark);
+  EXPECT_TRUE(buf_.empty());
+  EXPECT_EQ(released_[&obj1_], 1);
+  buf_.Append("SERVER_ERROR\r\n");
+  EXPECT_EQ(Iov(), "SERVER_ERROR\r\n");
+}
+
 }  // namespace
 }  // namespace mcd
 
