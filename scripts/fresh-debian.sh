@@ -9,7 +9,7 @@
 #   --reuse        use the tree DIR from an earlier run (what that run installed stays)
 #   --keep-clone   with --reuse: keep the clone and its build trees from the earlier run
 #   --ref REF      the commit to clone (default HEAD; uncommitted changes are not copied)
-#   --mirror URL   Debian mirror (default http://deb.debian.org/debian)
+#   --mirror URL   Debian mirror (default: the first Debian archive this host's apt uses)
 #   --remove       delete DIR (only a tree this script created) and exit
 #
 # The command (default: bash .ci/run) runs as root in /root/mcd inside the tree, with an empty
@@ -29,7 +29,7 @@ die() {
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 root=/var/tmp/mcd-fresh-debian
-reuse=0 keep_clone=0 remove=0 ref=HEAD mirror=http://deb.debian.org/debian
+reuse=0 keep_clone=0 remove=0 ref=HEAD mirror=""
 args=("$@")
 while (($# > 0)); do
   case "$1" in
@@ -122,6 +122,15 @@ if [[ -e "$root" ]]; then
 else
   ((!reuse)) || log "$root does not exist: creating it"
   command -v debootstrap >/dev/null || die "debootstrap not found: apt-get install debootstrap"
+  if [[ -z "$mirror" ]]; then
+    # The archive this host's apt already uses (deb822 "URIs:" or one-line "deb URL suite").
+    mirror="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+      awk '$1 == "URIs:" && $2 ~ /\/debian\/?$/ { print $2; exit }')"
+    [[ -n "$mirror" ]] || mirror="$(awk '$1 == "deb" && $2 ~ /\/debian\/?$/ { print $2; exit }' \
+      /etc/apt/sources.list 2>/dev/null)"
+    [[ -n "$mirror" ]] || die "no Debian archive in this host's apt sources: give --mirror URL"
+    mirror="${mirror%/}"
+  fi
   mkdir -p "$(dirname "$root")"
   mkdir "$root"
   date -u '+%F %T UTC' >"$marker"
@@ -133,7 +142,6 @@ else
   log "debootstrap done in $((SECONDS - t0))s"
   # What a Debian 12 installation has: the point-release updates and the security archive.
   security="${mirror%/debian}/debian-security"
-  [[ "$security" != "$mirror" ]] || security=http://deb.debian.org/debian-security
   cat >"$root/etc/apt/sources.list" <<EOF
 deb $mirror bookworm main
 deb $mirror bookworm-updates main
