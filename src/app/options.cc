@@ -497,7 +497,8 @@ class Reader {
     c.large_pages = FLAGS_enable_largepages;
     // memcached's test-suite hook for faking a large allocation (t/64bit.t). Its companion
     // T_MEMD_SLABS_ALLOC is read by no 1.6 release, so it has no effect here either.
-    if (const char* fake = std::getenv("T_MEMD_INITIAL_MALLOC")) {
+    // Read while options are parsed, before any thread starts.
+    if (const char* fake = std::getenv("T_MEMD_INITIAL_MALLOC")) {  // NOLINT(concurrency-mt-unsafe)
       int64_t bytes = 0;
       if (ParseInt64(fake, &bytes) && bytes > 0) {
         c.initial_malloced = static_cast<uint64_t>(bytes);

@@ -16,8 +16,8 @@ AutomovePolicy::AutomovePolicy(int num_classes, int window, double ratio)
     : num_classes_(num_classes),
       window_(std::max(window, 1)),
       ratio_(ratio),
-      slots_(static_cast<size_t>(num_classes + 1) * static_cast<size_t>(std::max(window, 1))),
-      previous_(static_cast<size_t>(num_classes + 1)) {}
+      slots_((static_cast<size_t>(num_classes) + 1) * static_cast<size_t>(std::max(window, 1))),
+      previous_((static_cast<size_t>(num_classes) + 1)) {}
 
 AutomoveDecision AutomovePolicy::Tick(std::span<const AutomoveSample> samples) {
   AutomoveDecision out;
@@ -52,7 +52,8 @@ AutomoveDecision AutomovePolicy::Tick(std::span<const AutomoveSample> samples) {
     double share = 0;
     uint64_t age_sum = 0;
     for (int k = 0; k < window_; ++k) {
-      const Slot& s = slots_[static_cast<size_t>(id * window_ + k)];
+      const Slot& s =
+          slots_[static_cast<size_t>(id) * static_cast<size_t>(window_) + static_cast<size_t>(k)];
       evicted_ticks += s.evicted ? 1 : 0;
       dirty = dirty || s.dirty;
       share += s.evicted_share;
@@ -66,7 +67,7 @@ AutomoveDecision AutomovePolicy::Tick(std::span<const AutomoveSample> samples) {
       out.src = id;
       out.dst = 0;
       previous_.assign(samples.begin(), samples.begin() + n + 1);
-      previous_.resize(static_cast<size_t>(num_classes_ + 1));
+      previous_.resize(static_cast<size_t>(num_classes_) + 1);
       return out;
     }
     if (age > oldest_age && now.total_pages > kMinPagesForSource) {
@@ -80,7 +81,7 @@ AutomoveDecision AutomovePolicy::Tick(std::span<const AutomoveSample> samples) {
     }
   }
   previous_.assign(samples.begin(), samples.begin() + n + 1);
-  previous_.resize(static_cast<size_t>(num_classes_ + 1));
+  previous_.resize(static_cast<size_t>(num_classes_) + 1);
   if (youngest != -1 && oldest != -1 && youngest != oldest &&
       ticks_ > static_cast<uint64_t>(window_) && youngest_evicting_now &&
       static_cast<double>(youngest_age) < static_cast<double>(oldest_age) * ratio_) {

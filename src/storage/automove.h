@@ -57,7 +57,9 @@ class AutomovePolicy {
     double evicted_share = 0;
     uint64_t age = 0;
   };
-  Slot& SlotOf(int id, uint64_t tick) { return slots_[id * window_ + tick % window_]; }
+  Slot& SlotOf(int id, uint64_t tick) {
+    return slots_[static_cast<size_t>(id) * static_cast<size_t>(window_) + tick % window_];
+  }
 
   int num_classes_;
   int window_;

@@ -95,7 +95,7 @@ bool Cache::Impl::AutomoveTick(bool* to_pool) {
     return wanted > 0 && ReassignPage(-1, wanted) == ReassignResult::kOk;
   }
   if (mode != 1) return false;
-  std::vector<AutomoveSample> samples(static_cast<size_t>(slab.NumClasses() + 1));
+  std::vector<AutomoveSample> samples(static_cast<size_t>(slab.NumClasses()) + 1);
   const RelTime now = Now();
   for (int id = 1; id <= slab.NumClasses(); ++id) {
     AutomoveSample& s = samples[static_cast<size_t>(id)];
