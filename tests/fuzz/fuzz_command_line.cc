@@ -83,14 +83,17 @@ void CheckRun(unsigned euid, const AppOptions& o, const std::string& ctx) {
   FUZZ_CHECK(e.hashpower_init == 0 || (e.hashpower_init >= 12 && e.hashpower_init <= 32), ctx);
   FUZZ_CHECK(e.slab_chunk_max > 0 && e.slab_chunk_max <= c.page_size, ctx);
   FUZZ_CHECK(c.page_size % e.slab_chunk_max == 0, ctx);
-  FUZZ_CHECK(c.slab_chunk_max == (e.slab_chunk_max_set ? e.slab_chunk_max : 0), ctx);
+  FUZZ_CHECK(
+      c.slab_chunk_max == (e.slab_chunk_max_set || e.slab_chunk_max_page ? e.slab_chunk_max : 0),
+      ctx);
   uint32_t previous = 0;
   for (uint32_t size : e.slab_sizes) {
     FUZZ_CHECK(size > previous && size >= c.chunk_min && size <= e.slab_chunk_max, ctx);
     previous = size;
   }
-  FUZZ_CHECK(o.tcp_port >= 0 && o.tcp_port <= 65535, ctx);
-  FUZZ_CHECK(o.udp_port >= 0 && o.udp_port <= 65535, ctx);
+  // -1 asks the kernel for a port, as in memcached.
+  FUZZ_CHECK(o.tcp_port >= -1 && o.tcp_port <= 65535, ctx);
+  FUZZ_CHECK(o.udp_port >= -1 && o.udp_port <= 65535, ctx);
   FUZZ_CHECK(e.hot_lru_pct >= 1 && e.hot_lru_pct < 80, ctx);
   FUZZ_CHECK(e.warm_lru_pct >= 1 && e.warm_lru_pct < 80, ctx);
   FUZZ_CHECK(e.hot_lru_pct + e.warm_lru_pct <= 80, ctx);
