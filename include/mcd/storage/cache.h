@@ -212,7 +212,8 @@ class Cache {
   // started a move.
   bool AutomoveTick();  // (see Impl::AutomoveTick)
   // One whole round of the background crawler in the calling thread (the mover thread runs
-  // them paced; tests call this): frees every dead item with no reader.
+  // them paced; tests call this): frees every dead item with no reader. Only for a cache made
+  // without the maintainer threads (start_maintainer = false), whose crawler state it shares.
   void CrawlOnce();
   // `slabs automove N` at run time (0 off, 1 on, 2 aggressive).
   void SetAutomove(int mode);
