@@ -357,51 +357,8 @@ TEST_F(StatsTest, SlabsForActiveClass) {
   EXPECT_EQ(s.count("total_malloced"), 1u);
 }
 
-TEST_F(StatsTest, ItemsForActiveClass) {
-  EXPECT_TRUE(c_->Expect("set a 0 0 5\r\nhello\r\n", "STORED\r\n"));
-  std::string reply = c_->Call("stats items\r\n");
-  ExpectWellFormed(reply);
-  auto s = c_->Stats("items");
-  for (const char* f : {"number",
-                        "number_hot",
-                        "number_warm",
-                        "number_cold",
-                        "age_hot",
-                        "age_warm",
-                        "age",
-                        "mem_requested",
-                        "evicted",
-                        "evicted_nonzero",
-                        "evicted_time",
-                        "outofmemory",
-                        "tailrepairs",
-                        "reclaimed",
-                        "expired_unfetched",
-                        "evicted_unfetched",
-                        "evicted_active",
-                        "crawler_reclaimed",
-                        "crawler_items_checked",
-                        "lrutail_reflocked",
-                        "moves_to_cold",
-                        "moves_to_warm",
-                        "moves_within_lru",
-                        "direct_reclaims",
-                        "hits_to_hot",
-                        "hits_to_warm",
-                        "hits_to_cold",
-                        "hits_to_temp"}) {
-    EXPECT_EQ(s.count(std::string("items:1:") + f), 1u) << f;
-  }
-  EXPECT_EQ(s["items:1:number"], "1");
-  EXPECT_EQ(s["items:1:evicted"], "0");
-  // Only classes holding items are listed.
-  for (const auto& [name, value] : s) EXPECT_EQ(name.rfind("items:1:", 0), 0u) << name;
-}
-
-// memcached 1.6.18 prints the LRU segment lines of `stats items` only with its LRU maintainer
-// on, and number_temp only with temporary_ttl as well.
-TEST_F(StatsTest, ItemsNamesFollowLruOptions) {
-  const std::vector<std::string> segmented = {"number",
+// `stats items` names of one class, in memcached 1.6.18's order, with the default options.
+const std::vector<std::string> kItemsNames = {"number",
                                               "number_hot",
                                               "number_warm",
                                               "number_cold",
@@ -429,6 +386,23 @@ TEST_F(StatsTest, ItemsNamesFollowLruOptions) {
                                               "hits_to_warm",
                                               "hits_to_cold",
                                               "hits_to_temp"};
+
+TEST_F(StatsTest, ItemsForActiveClass) {
+  EXPECT_TRUE(c_->Expect("set a 0 0 5\r\nhello\r\n", "STORED\r\n"));
+  std::string reply = c_->Call("stats items\r\n");
+  ExpectWellFormed(reply);
+  auto s = c_->Stats("items");
+  for (const std::string& f : kItemsNames) EXPECT_EQ(s.count("items:1:" + f), 1u) << f;
+  EXPECT_EQ(s["items:1:number"], "1");
+  EXPECT_EQ(s["items:1:evicted"], "0");
+  // Only classes holding items are listed.
+  for (const auto& [name, value] : s) EXPECT_EQ(name.rfind("items:1:", 0), 0u) << name;
+}
+
+// memcached 1.6.18 prints the LRU segment lines of `stats items` only with its LRU maintainer
+// on, and number_temp only with temporary_ttl as well.
+TEST_F(StatsTest, ItemsNamesFollowLruOptions) {
+  const std::vector<std::string>& segmented = kItemsNames;
   auto prefixed = [](std::vector<std::string> names) {
     for (std::string& n : names) n = "items:1:" + n;
     return names;

@@ -24,19 +24,11 @@ constexpr uint32_t kPerClass = 4 * (65536 / 184);
 class EvictionTest : public ::testing::Test {
  protected:
   void Make(bool evict) {
-    CacheOptions o;
-    o.page_size = 64 << 10;
-    o.memory_limit = 256 << 10;
+    CacheOptions o = testing::SmallPageOptions(4);
     o.evict = evict;
-    o.hashpower = 12;
-    o.start_maintainer = false;
     cache_ = std::make_unique<Cache>(o, &clock_);
   }
-  static std::string Key(int i) {
-    char buf[16];
-    std::snprintf(buf, sizeof(buf), "k%05d", i);
-    return buf;
-  }
+  static std::string Key(int i) { return testing::NumberedKey(i); }
   bool Set(int i, RelTime exptime = 0) {
     return Stored(*cache_, Key(i), std::string(100, 'v'), StoreMode::kSet, 0, exptime);
   }

@@ -25,19 +25,8 @@ constexpr uint32_t kPerPage = 65536 / 184;
 
 class MoverTest : public ::testing::Test {
  protected:
-  MoverTest() {
-    CacheOptions o;
-    o.page_size = 64 << 10;
-    o.memory_limit = 8 * (64 << 10);
-    o.hashpower = 12;
-    o.start_maintainer = false;
-    cache_ = std::make_unique<Cache>(o, &clock_);
-  }
-  static std::string Key(int i) {
-    char buf[16];
-    std::snprintf(buf, sizeof(buf), "k%05d", i);
-    return buf;
-  }
+  MoverTest() { cache_ = std::make_unique<Cache>(testing::SmallPageOptions(8), &clock_); }
+  static std::string Key(int i) { return testing::NumberedKey(i); }
   // A value that names its key, so a value moved to the wrong place shows.
   static std::string Value(int i, size_t len = 100) {
     std::string v = Key(i);
@@ -219,11 +208,7 @@ TEST_F(MoverTest, EvictionDuringAMoveDoesNotReuseTheMovingPage) {
 // the big class pages from the small one; with automove off nothing moves.
 TEST_F(MoverTest, AutomoveFollowsASizeShift) {
   for (int mode : {0, 1}) {
-    CacheOptions o;
-    o.page_size = 64 << 10;
-    o.memory_limit = 8 * (64 << 10);
-    o.hashpower = 12;
-    o.start_maintainer = false;
+    CacheOptions o = testing::SmallPageOptions(8);
     o.slab_automove = mode;
     cache_ = std::make_unique<Cache>(o, &clock_);
     for (int i = 0; i < static_cast<int>(7 * kPerPage); ++i) ASSERT_TRUE(Set(i));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -12,6 +13,23 @@
 #include "mcd/storage/item.h"
 
 namespace mcd::storage::testing {
+
+// "kNNNNN": six bytes, so that test items with equal values share one slab class.
+inline std::string NumberedKey(int i) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "k%05d", i);
+  return buf;
+}
+
+// A small cache for eviction and mover tests: `pages` pages of 64 KB, no background threads.
+inline CacheOptions SmallPageOptions(uint64_t pages) {
+  CacheOptions o;
+  o.page_size = 64 << 10;
+  o.memory_limit = pages * (64 << 10);
+  o.hashpower = 12;
+  o.start_maintainer = false;
+  return o;
+}
 
 // Reads the whole value region (value + "\r\n") of an item, across chunks.
 inline std::string ReadRegion(const Item* it) {
