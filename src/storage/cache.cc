@@ -33,7 +33,11 @@ SlabOptions ToSlabOptions(const CacheOptions& o) {
 // --- Impl --------------------------------------------------------------------------------------
 
 Cache::Impl::Impl(const CacheOptions& options, const Clock* c)
-    : opts(options), clock(c), slab(ToSlabOptions(options)), table(options.hashpower) {
+    : opts(options),
+      clock(c),
+      slab(ToSlabOptions(options)),
+      item_size_max(options.item_size_max != 0 ? options.item_size_max : slab.PageSize()),
+      table(options.hashpower) {
   automove_mode.store(opts.slab_automove, std::memory_order_relaxed);
   automove_ratio.store(opts.automove_ratio, std::memory_order_relaxed);
   automove = std::make_unique<AutomovePolicy>(slab.NumClasses(), opts.automove_window,

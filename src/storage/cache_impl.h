@@ -168,6 +168,7 @@ struct Cache::Impl {
   CacheOptions opts;
   const Clock* clock;
   SlabAllocator slab;
+  uint64_t item_size_max;  // -I (the page size when not given)
   HashTable table;
 
   std::atomic<uint64_t> cas_counter{0};

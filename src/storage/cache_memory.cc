@@ -76,7 +76,7 @@ AllocResult Cache::Impl::AllocItem(std::string_view key, uint32_t flags, RelTime
                                    uint32_t nbytes, uint32_t held_stripe, RelTime now, Item** out) {
   *out = nullptr;
   uint64_t total = ItemSizeFor(key.size(), nbytes);
-  if (key.size() > kMaxKeyLength || total > slab.PageSize()) return AllocResult::kTooLarge;
+  if (key.size() > kMaxKeyLength || total > item_size_max) return AllocResult::kTooLarge;
   ItemInit init;
   init.key = key;
   init.client_flags = flags;

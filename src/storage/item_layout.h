@@ -141,6 +141,11 @@ class Item {
 };
 
 static_assert(sizeof(Item) == 40, "item header must stay 40 bytes");
+// The header size memcached 1.6 sizes its slab classes by (its item struct on 64-bit builds).
+// mcd's classes use the same table, so an item of mcd never needs a larger class than in
+// memcached (see SlabAllocator).
+inline constexpr uint64_t kMemcachedItemHeader = 48;
+static_assert(kMemcachedItemHeader >= sizeof(Item));
 static_assert(offsetof(Item, refcount) % alignof(uint16_t) == 0);
 static_assert(offsetof(Item, cas) % std::atomic_ref<uint64_t>::required_alignment == 0);
 

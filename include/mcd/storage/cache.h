@@ -24,7 +24,8 @@ namespace mcd::storage {
 
 struct CacheOptions {
   uint64_t memory_limit = 64ull << 20;  // -m, bytes of item memory (pages)
-  uint32_t page_size = 1 << 20;         // -I, slab page size and largest item
+  uint32_t page_size = 1 << 20;         // slab page size (1 MB from the command line, as memcached)
+  uint32_t item_size_max = 0;           // -I, largest item; 0 means page_size
   uint32_t chunk_min = 48;              // -n, minimum space for key+value in the smallest class
   double growth_factor = 1.25;          // -f
   uint32_t slab_chunk_max = 0;          // -o slab_chunk_max; 0 means page_size / 2

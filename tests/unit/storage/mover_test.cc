@@ -19,9 +19,9 @@ using testing::GetValue;
 using testing::ReadRegion;
 using testing::Stored;
 
-// 64 KB pages, 8 of them. Small items ("kNNNNN", 100-byte value: 148 bytes) go to the 184-byte
-// class, 356 per page; big ones (1000-byte value) to a class of their own.
-constexpr uint32_t kPerPage = 65536 / 184;
+// 64 KB pages, 8 of them. Small items ("kNNNNN", 100-byte value: 148 bytes) go to the 152-byte
+// class, 431 per page; big ones (1000-byte value) to a class of their own.
+constexpr uint32_t kPerPage = 65536 / 152;
 
 class MoverTest : public ::testing::Test {
  protected:
