@@ -128,7 +128,7 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
   if (o.slab_reassign) {
     const storage::MoverStats m = ctx.cache->MoverCounters();
     w.Num("slab_reassign_rescues", m.rescues);
-    w.Num("slab_reassign_chunk_rescues", 0);  // chunked items are evicted whole, not rescued
+    w.Num("slab_reassign_chunk_rescues", m.chunk_rescues);
     w.Num("slab_reassign_evictions_nomem", m.evictions_nomem);
     w.Num("slab_reassign_inline_reclaim", m.inline_reclaim);
     w.Num("slab_reassign_busy_items", m.busy_items);

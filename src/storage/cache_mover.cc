@@ -12,8 +12,11 @@
 //        - an item with no reader: a dead one is reclaimed; a live one is rescued into a free
 //          chunk of the same class elsewhere (copied whole and put in its place in the hash
 //          chain, under its stripe lock) or, when the class has no free chunk, evicted;
-//        - a data chunk of a chunked item, or the header of one: the whole item is evicted
-//          (its other chunks live in other pages and classes, freed after the lock is dropped);
+//        - a data chunk of a live chunked item: copied into a free chunk of its class elsewhere
+//          and the owner's pointer array updated (a chunk rescue); without a free chunk, or for
+//          the header chunk of a chunked item (every data chunk names its header), the whole
+//          item is evicted (its other chunks live in other pages and classes, freed after the
+//          lock is dropped);
 //        - an item with a reader, being filled, or whose stripe is locked: busy, looked at
 //          again on the next pass.
 //      Stripe locks are only try-locked: the lock order is stripe -> class.
@@ -21,8 +24,8 @@
 //      (FinishMoveLocked) and, after that lock is dropped, joins the destination class with all
 //      its chunks on the free list (AdoptPageLocked), or the pool.
 // Counters follow memcached's names: slabs_moved, slab_reassign_rescues,
-// slab_reassign_inline_reclaim, slab_reassign_evictions_nomem, slab_reassign_chunk_rescues (0:
-// chunked items are evicted, not rescued), slab_reassign_busy_items.
+// slab_reassign_inline_reclaim, slab_reassign_evictions_nomem, slab_reassign_chunk_rescues,
+// slab_reassign_busy_items.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -231,8 +234,29 @@ Cache::Impl::Evacuation Cache::Impl::EvacuateLocked(int cls, Item* chunk, RelTim
   SlabClass& c = slab.ClassLocked(cls);
   LookupResult why;
   const bool dead = IsDead(it, now, &why);
+  if (data_chunk && !dead) {
+    // A data chunk of a live chunked item: copied into a free chunk of its class elsewhere, and
+    // the owner's pointer array then names the copy (no reader holds the item, and a new one
+    // needs the stripe lock held here).
+    auto* fresh = static_cast<Item*>(slab.TakeChunkLocked(cls, /*may_grow=*/false));
+    if (fresh != nullptr) {
+      Item** chunks = it->chunks();
+      const uint32_t n = it->num_chunks();
+      uint32_t k = 0;
+      while (k < n && chunks[k] != chunk) ++k;
+      if (k < n) {
+        std::memcpy(static_cast<void*>(fresh), chunk, sizeof(Item) + uint64_t{chunk->nbytes});
+        chunks[k] = fresh;
+        slab.ReturnChunkLocked(cls, chunk);
+        ++mover.chunk_rescues;
+        return Evacuation::kDone;
+      }
+      slab.ReturnChunkLocked(cls, fresh);  // not the owner's chunk: cannot happen
+    }
+  }
   if (data_chunk || (f & kItemChunked) != 0) {
-    // A chunked item spans pages and classes: evict it whole, free it after the lock.
+    // The header of a chunked item (its data chunks would all need a new owner pointer), or a
+    // data chunk with no free chunk to go to: the whole item is evicted, freed after the lock.
     DetachLocked(it, hv, stripe);
     if (dead) {
       ++mover.inline_reclaim;

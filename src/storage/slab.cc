@@ -286,9 +286,18 @@ uint32_t SlabAllocator::FinishMoveLocked(int id) {
 void SlabAllocator::AdoptPageLocked(int id, uint32_t page) {
   SlabClass& c = classes_[id];
   page_class_[page].store(static_cast<uint8_t>(id), std::memory_order_relaxed);
-  // First in the list, fully carved: every chunk goes on the free list.
-  next_page_[page] = c.first_page;
-  c.first_page = page;
+  // Fully carved, every chunk on the free list. It goes just before the newest page (which must
+  // stay last: it is carved lazily), so that the next move out of this class takes the class's
+  // oldest page, not the one it was just given.
+  if (c.first_page == kNoPage || c.first_page == c.last_page) {
+    next_page_[page] = c.first_page;
+    c.first_page = page;
+  } else {
+    uint32_t before = c.first_page;
+    while (next_page_[before] != c.last_page) before = next_page_[before];
+    next_page_[page] = c.last_page;
+    next_page_[before] = page;
+  }
   if (c.last_page == kNoPage) {
     c.last_page = page;
     c.carved = c.perslab;

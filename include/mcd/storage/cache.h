@@ -89,6 +89,7 @@ struct MoverStats {
   bool running = false;  // a move is in progress (slab_reassign_running)
   uint64_t slabs_moved = 0;
   uint64_t rescues = 0;          // live items copied elsewhere in their class
+  uint64_t chunk_rescues = 0;    // data chunks of chunked items copied elsewhere in their class
   uint64_t inline_reclaim = 0;   // dead items freed by the mover
   uint64_t evictions_nomem = 0;  // live items evicted for want of a free chunk
   uint64_t busy_items = 0;       // times a chunk had to be looked at again
