@@ -533,6 +533,11 @@ class Reader {
     c.slab_sizes = o->ext.slab_sizes;
     c.slab_reassign = o->ext.slab_reassign;
     c.lru_crawler = o->ext.lru_crawler;
+    c.lru_segmented = o->ext.lru_segmented;
+    c.hot_lru_pct = static_cast<uint32_t>(o->ext.hot_lru_pct);
+    c.warm_lru_pct = static_cast<uint32_t>(o->ext.warm_lru_pct);
+    c.temp_lru = o->ext.temp_lru;
+    c.temporary_ttl = o->ext.temporary_ttl;
     c.slab_automove = o->ext.slab_automove;
     c.automove_ratio = o->ext.slab_automove_ratio;
     c.automove_window = o->ext.slab_automove_window;

@@ -121,6 +121,7 @@ bool Cache::Impl::AutomoveTick(bool* to_pool) {
 void Cache::Impl::MoverLoop() {
   using Clock = std::chrono::steady_clock;
   auto next_tick = Clock::now() + std::chrono::seconds(1);
+  auto next_lru = Clock::now() + std::chrono::seconds(1);
   bool crawling = false;
   std::unique_lock<std::mutex> lock(mover_wake_mu);
   while (!mover_stop) {
@@ -138,6 +139,11 @@ void Cache::Impl::MoverLoop() {
     // The crawler walks its round in steps between moves (cache_crawler.cc).
     if (crawling) crawling = CrawlStep(kCrawlBudget);  // (only ever set with lru_crawler)
     const auto now = Clock::now();
+    if (now >= next_lru) {
+      // The LRU maintainer's tick (segments and dead items), once a second.
+      if (opts.lru_segmented || opts.temp_lru) MaintainLru();
+      next_lru = now + std::chrono::seconds(1);
+    }
     if (now >= next_tick) {
       if (!crawling && opts.lru_crawler) {
         StartCrawlRound();
@@ -154,8 +160,8 @@ void Cache::Impl::MoverLoop() {
     }
     lock.lock();
     if (mover_stop) break;
-    mover_wake_cv.wait_until(
-        lock, crawling ? std::min(next_tick, Clock::now() + kCrawlPause) : next_tick);
+    const auto wake = std::min(next_tick, next_lru);
+    mover_wake_cv.wait_until(lock, crawling ? std::min(wake, Clock::now() + kCrawlPause) : wake);
   }
 }
 
@@ -294,7 +300,7 @@ Cache::Impl::Evacuation Cache::Impl::EvacuateLocked(int cls, Item* chunk, RelTim
 void Cache::Impl::DetachLocked(Item* it, uint64_t hv, Stripe& stripe) {
   table.RemoveLocked(it, hv);
   stripe.bytes.fetch_sub(it->total_size(), std::memory_order_relaxed);
-  class_items[slab.ClassOf(it)].fetch_sub(1, std::memory_order_relaxed);
+  lru[slab.ClassOf(it)].items[it->segment()].fetch_sub(1, std::memory_order_relaxed);
   it->clear_flags(kItemLinked);
   it->set_refs(0);
 }
@@ -304,6 +310,8 @@ ReassignResult Cache::ReassignPage(int src, int dst) { return impl_->ReassignPag
 bool Cache::MoveStep() { return impl_->MoveStep(); }
 
 bool Cache::AutomoveTick() { return impl_->AutomoveTick(); }
+
+void Cache::MaintainLruOnce() { impl_->MaintainLru(); }
 
 void Cache::SetAutomove(int mode) { impl_->automove_mode.store(mode, std::memory_order_relaxed); }
 

@@ -352,7 +352,7 @@ TEST_F(MoverTest, ChunkedValuesStayIntactWhilePagesMove) {
   for (int t = 0; t < 2; ++t) {
     workers.emplace_back([&, t] {
       uint32_t x = 777u + static_cast<uint32_t>(t);
-      for (int n = 0; n < 600; ++n) {
+      for (int n = 0; n < 150; ++n) {
         x = x * 1103515245u + 12345u;
         const int i = 300000 + static_cast<int>((x >> 12) % 3);
         if ((x >> 20) % 4 == 0) {
