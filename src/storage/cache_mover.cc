@@ -135,6 +135,7 @@ void Cache::Impl::MoverLoop() {
     // The crawler walks its round in steps between moves (cache_crawler.cc).
     if (crawling) crawling = CrawlStep(kCrawlBudget);  // (only ever set with lru_crawler)
     const auto now = Clock::now();
+    bool started = false;
     if (now >= next_tick) {
       if (!crawling && opts.lru_crawler) {
         StartCrawlRound();
@@ -143,7 +144,7 @@ void Cache::Impl::MoverLoop() {
       // Once a second; mode 2 looks for a wanted page every 10 ms; a page given to the pool is
       // followed by the next decision at once.
       bool to_pool = false;
-      if (opts.slab_reassign) AutomoveTick(&to_pool);
+      started = opts.slab_reassign && AutomoveTick(&to_pool);
       const int mode = automove_mode.load(std::memory_order_relaxed);
       next_tick = now + (to_pool     ? std::chrono::milliseconds(1)
                          : mode == 2 ? std::chrono::milliseconds(10)
@@ -151,6 +152,9 @@ void Cache::Impl::MoverLoop() {
     }
     lock.lock();
     if (mover_stop) break;
+    // A move this thread has just started is carried out at once: its wake-up found no one
+    // waiting, and waiting for the next tick would hold it (and the class's page) back.
+    if (started) continue;
     mover_wake_cv.wait_until(
         lock, crawling ? std::min(next_tick, Clock::now() + kCrawlPause) : next_tick);
   }
