@@ -153,7 +153,7 @@ class SlabMoverTest : public ::testing::Test {
     c_->Send(SetRequest(key, len));
     return c_->ReadLine();
   }
-  // Stores NumKey(prefix, i) for i in [first, last), `len` bytes each, pipelined in batches.
+  // Stores NumKey(prefix, i) for i in [from, to), `len` bytes each, pipelined in batches.
   ::testing::AssertionResult SetRange(const std::string& prefix, int from, int to, size_t len) {
     constexpr int kBatch = 100;
     for (int first = from; first < to; first += kBatch) {
@@ -664,7 +664,23 @@ int ReadGetReply(Client& c, const std::vector<std::string>& keys, const KeyGroup
 // the classes in use, to the pool and back, and automove 2 moves a page on evictions. Every value
 // read is checked byte for byte against its key: a miss is allowed, a wrong value never.
 TEST_F(SlabMoverLoadTest, ValuesStayIntactWhilePagesMove) {
-  Start({"-m", "8", "-t", "4", "-o", "slab_automove=2"});
+  Start({"-m", "16", "-t", "4", "-o", "slab_automove=2"});
+  // Every key stored once (about 18 MB, more than -m): the cache is full and evicting, and with
+  // 16 pages over fewer classes some class has pages to spare from the start.
+  for (const KeyGroup& g : kGroups) {
+    constexpr int kBatch = 50;
+    for (int first = 0; first < g.keys; first += kBatch) {
+      std::string batch;
+      const int last = std::min(g.keys, first + kBatch);
+      for (int i = first; i < last; ++i) {
+        const std::string key = NumKey(std::string(1, g.prefix), i);
+        batch += SetRequest(key, LenFor(g, key));
+      }
+      ASSERT_TRUE(c_->Send(batch));
+      for (int i = first; i < last; ++i) ASSERT_EQ(c_->ReadLine(), "STORED\r\n");
+    }
+  }
+  ASSERT_GT(Stat("evictions"), 0u);
   constexpr int kThreads = 8;
   constexpr int kMaxOpsPerThread = 40000;
   const auto run_for = std::chrono::milliseconds(3000);
@@ -706,8 +722,7 @@ TEST_F(SlabMoverLoadTest, ValuesStayIntactWhilePagesMove) {
         };
         if (rng() % 2 == 0) {
           const std::string k = key();
-          c.Send("set " + k + " " + std::to_string(FlagsFor(k)) + " 0 " +
-                 std::to_string(LenFor(*g, k)) + "\r\n" + ValueFor(k, LenFor(*g, k)) + "\r\n");
+          c.Send(SetRequest(k, LenFor(*g, k)));
           const std::string reply = c.ReadLine();
           // memcached refuses a chunked value it cannot find chunks for with the second.
           if (reply == "SERVER_ERROR out of memory storing object\r\n" ||
@@ -774,7 +789,16 @@ TEST_F(SlabMoverLoadTest, ValuesStayIntactWhilePagesMove) {
   ASSERT_TRUE(c_->Expect("slabs automove 0\r\n", kOk));
   ASSERT_TRUE(PollUntil([&] { return Stat("slab_reassign_running") == 0; }, kMoveTimeout));
   const uint64_t moved = Stat("slabs_moved") - moved_before;
-  EXPECT_GE(moved, 5u) << "too few pages moved to test anything";
+  std::string summary = "reassign replies:";
+  for (const auto& [reply, count] : replies)
+    summary += " " + Escape(reply) + " x" + std::to_string(count);
+  summary += "; pages by class:";
+  for (const auto& [id, row] : SlabRows(*c_)) {
+    summary += " " + std::to_string(id) + "=" + std::to_string(row.total_pages);
+  }
+  summary +=
+      "; sets " + std::to_string(sets.load()) + ", evictions " + std::to_string(Stat("evictions"));
+  EXPECT_GE(moved, 5u) << "too few pages moved to test anything; " << summary;
   EXPECT_GT(replies["OK\r\n"], 0);
   EXPECT_GT(hits.load(), 0u);
   EXPECT_GT(Stat("evictions") + Stat("slab_reassign_evictions_nomem"), 0u);
