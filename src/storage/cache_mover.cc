@@ -144,6 +144,7 @@ void Cache::Impl::MoverLoop() {
       if (opts.lru_segmented || opts.temp_lru) MaintainLru();
       next_lru = now + std::chrono::seconds(1);
     }
+    bool started = false;
     if (now >= next_tick) {
       if (!crawling && opts.lru_crawler) {
         StartCrawlRound();
@@ -152,7 +153,7 @@ void Cache::Impl::MoverLoop() {
       // Once a second; mode 2 looks for a wanted page every 10 ms; a page given to the pool is
       // followed by the next decision at once.
       bool to_pool = false;
-      if (opts.slab_reassign) AutomoveTick(&to_pool);
+      started = opts.slab_reassign && AutomoveTick(&to_pool);
       const int mode = automove_mode.load(std::memory_order_relaxed);
       next_tick = now + (to_pool     ? std::chrono::milliseconds(1)
                          : mode == 2 ? std::chrono::milliseconds(10)
@@ -160,6 +161,9 @@ void Cache::Impl::MoverLoop() {
     }
     lock.lock();
     if (mover_stop) break;
+    // A move this thread has just started is carried out at once: its wake-up found no one
+    // waiting, and waiting for the next tick would hold it (and the class's page) back.
+    if (started) continue;
     const auto wake = std::min(next_tick, next_lru);
     mover_wake_cv.wait_until(lock, crawling ? std::min(wake, Clock::now() + kCrawlPause) : wake);
   }
