@@ -340,8 +340,7 @@ void Session::State::Dispatch(const Command& cmd, OutBuf* out) {
       SlabsCommand(cmd.args, *ctx, out);
       return;
     case CommandType::kCacheMemlimit: {
-      const std::string_view reply =
-          CacheMemlimitCommand(static_cast<uint64_t>(cmd.level), *ctx);
+      const std::string_view reply = CacheMemlimitCommand(static_cast<uint64_t>(cmd.level), *ctx);
       if (!cmd.noreply) Reply(out, reply);
       return;
     }

@@ -229,8 +229,8 @@ uint32_t SlabAllocator::GrabPageLocked(int id) {
     page = NewPageLocked(c.npages == 0);
     if (page == kNoPage) return kNoPage;
   }
-  std::atomic_ref<uint8_t>(page_class_[page]).store(static_cast<uint8_t>(id),
-                                                    std::memory_order_relaxed);
+  std::atomic_ref<uint8_t>(page_class_[page])
+      .store(static_cast<uint8_t>(id), std::memory_order_relaxed);
   next_page_[page] = kNoPage;
   if (c.last_page == kNoPage) {
     c.first_page = page;
@@ -375,8 +375,8 @@ uint32_t SlabAllocator::FinishMoveLocked(int id) {
 
 void SlabAllocator::AdoptPageLocked(int id, uint32_t page) {
   SlabClass& c = classes_[id];
-  std::atomic_ref<uint8_t>(page_class_[page]).store(static_cast<uint8_t>(id),
-                                                    std::memory_order_relaxed);
+  std::atomic_ref<uint8_t>(page_class_[page])
+      .store(static_cast<uint8_t>(id), std::memory_order_relaxed);
   // First in the list, fully carved: every chunk goes on the free list.
   next_page_[page] = c.first_page;
   c.first_page = page;

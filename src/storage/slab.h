@@ -302,8 +302,8 @@ class SlabAllocator {
   uint32_t* next_page_ = nullptr;
   void* index_ = nullptr;
   size_t index_bytes_ = 0;
-  std::mutex pages_mu_;          // guards what follows, and changes of pages_used_ and the limit
-  std::vector<uint32_t> pool_;   // pages of no class, still counted
+  std::mutex pages_mu_;         // guards what follows, and changes of pages_used_ and the limit
+  std::vector<uint32_t> pool_;  // pages of no class, still counted
   std::atomic<uint64_t> pool_size_{0};
   std::vector<uint32_t> released_;  // indices whose memory was given back, reused first
   uint64_t fresh_pages_ = 0;        // pages [0, fresh_pages_) have been handed out before

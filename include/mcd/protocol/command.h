@@ -42,7 +42,8 @@ enum class CommandType : uint8_t {
   kStats,      // stats [args...]
   kShutdown,   // shutdown [graceful]  (enabled by -A, later issue)
   kSlabs,      // slabs reassign <src> <dst> | slabs automove <0|1|2|ratio F> [noreply]
-  kCacheMemlimit,  // cache_memlimit <megabytes> [noreply]
+  // cache_memlimit <megabytes> [noreply]
+  kCacheMemlimit,
 };
 
 // True for the commands followed by a data block of `bytes` + 2 bytes.
