@@ -22,7 +22,7 @@
 // handed out. Pages counted = pages in classes + pages in the pool (PagesInUse).
 //
 // The limit: a new page is handed out while fewer than limit pages are counted, except that a
-// class with no page at all may always take its first one while fewer than limit + one page per
+// class with no page at all may take its first one as long as fewer than limit + one page per
 // class are counted (memcached does the same, so a tiny -m still stores items of every size). The
 // pool is used first, even at the limit: its pages are counted already. After the limit is
 // lowered, the pages above it are given back as they become free: pool pages at once, then every
