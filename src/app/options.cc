@@ -528,7 +528,6 @@ class Reader {
     h.version = MCD_VERSION_STRING;
     h.max_connections = static_cast<uint64_t>(s.max_connections);
     h.threads = s.threads;
-    h.limit_maxbytes = c.memory_limit;
     h.track_sizes = o->ext.track_sizes;
     c.slab_sizes = o->ext.slab_sizes;
     c.slab_reassign = o->ext.slab_reassign;

@@ -10,6 +10,7 @@
 #include "mcd/protocol/wire.h"
 #include "mcd/storage/item.h"
 #include "mcd/util/numbers.h"
+#include "memlimit_command.h"
 #include "slabs_command.h"
 
 namespace mcd::handler {
@@ -338,6 +339,11 @@ void Session::State::Dispatch(const Command& cmd, OutBuf* out) {
     case CommandType::kSlabs:
       SlabsCommand(cmd.args, *ctx, out);
       return;
+    case CommandType::kCacheMemlimit: {
+      const std::string_view reply = CacheMemlimitCommand(static_cast<uint64_t>(cmd.level), *ctx);
+      if (!cmd.noreply) Reply(out, reply);
+      return;
+    }
     case CommandType::kShutdown:
       if (!ctx->options.shutdown_enabled || !ctx->shutdown) {
         Reply(out, wire::kShutdownDisabled);

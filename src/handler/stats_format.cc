@@ -114,7 +114,7 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
   if (ctx.options.idle_timeout > 0) w.Num("idle_kicks", t.idle_kicks);
   w.Num("bytes_read", t.bytes_read);
   w.Num("bytes_written", t.bytes_written);
-  w.Num("limit_maxbytes", ctx.options.limit_maxbytes);
+  w.Num("limit_maxbytes", g.limit_maxbytes);  // -m, or the last cache_memlimit
   w.Num("accepting_conns", srv.accepting_conns.load(std::memory_order_relaxed) ? 1 : 0);
   w.Num("listen_disabled_num", load(srv.listen_disabled_num));
   w.Num("time_in_listen_disabled_us", load(srv.time_in_listen_disabled_us));
@@ -164,7 +164,9 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
 void FormatSettingsStats(const SharedContext& ctx, OutBuf* out) {
   StatWriter w(out);
   for (const auto& [name, value] : ctx.options.settings) {
-    if (name == "verbosity") {
+    if (name == "maxbytes") {  // -m, or the last cache_memlimit
+      w.Num(name, ctx.cache->MemoryLimit());
+    } else if (name == "verbosity") {
       w.Num(name, static_cast<uint64_t>(ctx.verbosity.load(std::memory_order_relaxed)));
     } else if (name == "slab_automove") {  // `slabs automove N`
       w.Num(name, static_cast<uint64_t>(ctx.cache->Automove()));

@@ -351,6 +351,21 @@ ParseResult ParseVerbosity(std::string_view rest, Command* out) {
   return kResultOk;
 }
 
+// cache_memlimit <megabytes> [noreply]: the number as memcached's safe_strtoul reads it (kept
+// to 32 bits); a bad one is ERROR, which noreply suppresses. Range checks are the handler's.
+ParseResult ParseCacheMemlimit(std::string_view rest, Command* out) {
+  out->type = CommandType::kCacheMemlimit;
+  std::string_view t[3];
+  const size_t n = Split(rest, t, 3);
+  if (n != 1 && n != 2) return Error(ParseError::kUnknownCommand);
+  const bool noreply = t[n - 1] == kNoreply;
+  out->noreply = noreply;
+  uint32_t megabytes;
+  if (!ParseFlags32(t[0], &megabytes)) return Error(ParseError::kUnknownCommand, noreply);
+  out->level = megabytes;
+  return kResultOk;
+}
+
 // An unknown command. memcached dispatches on the first byte of the command for the common
 // commands and answers ERROR when the rest does not match; only commands outside those groups
 // reach its HTTP guard, which closes the connection when the last token starts with "HTTP/".
@@ -432,6 +447,7 @@ ParseResult ParseLine(std::string_view line, Command* out) {
       break;
     case 'c':
       if (cmd == "cas") return ParseStorage(rest, CommandType::kCas, out);
+      if (cmd == "cache_memlimit") return ParseCacheMemlimit(rest, out);
       break;
     case 'i':
       if (cmd == "incr") return ParseArithmetic(rest, CommandType::kIncr, out);
@@ -527,6 +543,8 @@ const char* CommandName(CommandType t) {
       return "shutdown";
     case CommandType::kSlabs:
       return "slabs";
+    case CommandType::kCacheMemlimit:
+      return "cache_memlimit";
   }
   return "";
 }
@@ -619,6 +637,7 @@ std::string ComposeCommand(const Command& cmd) {
       }
       break;
     case CommandType::kVerbosity:
+    case CommandType::kCacheMemlimit:
       sp();
       AppendSigned(&s, cmd.level);
       break;

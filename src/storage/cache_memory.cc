@@ -397,4 +397,8 @@ void Cache::Impl::FreeItem(Item* it) {
   slab.ReturnChunkLocked(cls, it);
 }
 
+bool Cache::SetMemoryLimit(uint64_t bytes) { return impl_->slab.SetMemoryLimit(bytes); }
+
+uint64_t Cache::MemoryLimit() const { return impl_->slab.MemoryLimit(); }
+
 }  // namespace mcd::storage

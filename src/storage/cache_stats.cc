@@ -45,7 +45,7 @@ GlobalStats Cache::Stats() const {
   }
   g.lru_maintainer_juggles = d->lru_juggles.load(std::memory_order_relaxed);
   g.total_malloced = d->slab.MallocedBytes();
-  g.limit_maxbytes = d->opts.memory_limit;
+  g.limit_maxbytes = d->slab.MemoryLimit();
   g.hash_power_level = d->table.HashPower();
   g.hash_bytes = d->table.Buckets() * uint64_t{sizeof(void*)};
   g.hash_is_expanding = d->table.Expanding();

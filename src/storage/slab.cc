@@ -11,12 +11,21 @@ namespace {
 
 uint64_t AlignUp8(uint64_t v) { return (v + 7) & ~uint64_t{7}; }
 
+// Maps `len` bytes of inaccessible, uncommitted address space (at `at` exactly, replacing what
+// was there, or anywhere for nullptr).
+void* MapNone(void* at, size_t len) {
+  const int fixed = at != nullptr ? MAP_FIXED : 0;
+  return mmap(at, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | fixed, -1, 0);
+}
+
 }  // namespace
 
 SlabAllocator::SlabAllocator(const SlabOptions& options)
     : memory_limit_(options.memory_limit),
       initial_malloced_(options.initial_malloced),
       page_size_(std::max<uint32_t>(options.page_size, 1024) & ~uint32_t{7}),
+      prealloc_(options.prealloc),
+      large_pages_(options.large_pages),
       classes_(new SlabClass[kMaxClasses + 1]) {
   uint32_t chunk_max = options.slab_chunk_max == 0 ? page_size_ / 2 : options.slab_chunk_max;
   chunk_max = std::min(chunk_max, page_size_) & ~uint32_t{7};
@@ -58,34 +67,81 @@ SlabAllocator::SlabAllocator(const SlabOptions& options)
     classes_[i].perslab = page_size_ / classes_[i].size;
   }
 
-  if (initial_malloced_ == 0) {
-    limit_pages_ = std::max<uint64_t>(1, (memory_limit_ + page_size_ - 1) / page_size_);
-  } else {
-    // Whole pages that still fit under the limit next to the faked allocation.
-    limit_pages_ =
-        memory_limit_ > initial_malloced_ ? (memory_limit_ - initial_malloced_) / page_size_ : 0;
+  Reserve(options);
+}
+
+void SlabAllocator::Reserve(const SlabOptions& options) {
+  limit_pages_.store(LimitPagesFor(memory_limit_.load(std::memory_order_relaxed)),
+                     std::memory_order_relaxed);
+  const uint64_t need = LimitPages() + FirstPageAllowance();
+  uint64_t want = options.reserve_bytes != 0
+                      ? options.reserve_bytes / page_size_
+                      : std::max(kDefaultReserveBytes / page_size_, 2 * LimitPages());
+  want = std::max(std::min(want, kMaxReservePages), need);
+  // PROT_NONE costs neither memory nor commit charge, whatever vm.overcommit_memory says; only
+  // address space. Where even that is short (ulimit -v, a sanitizer's layout), take less.
+  void* mem = MAP_FAILED;
+  for (;;) {
+    mem = MapNone(nullptr, want * page_size_);
+    if (mem != MAP_FAILED || want == need) break;
+    want = std::max(need, want / 2);
   }
-  reserved_pages_ = limit_pages_ + static_cast<uint64_t>(num_classes_);
-  mapped_bytes_ = reserved_pages_ * page_size_;
-  void* mem = mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (mem == MAP_FAILED) throw std::bad_alloc();
   base_ = static_cast<char*>(mem);
-  // A hint only: without transparent huge pages the region simply keeps normal pages.
-  if (options.large_pages) madvise(base_, mapped_bytes_, MADV_HUGEPAGE);
-  if (options.prealloc) {
-    for (uint64_t off = 0; off < limit_pages_ * page_size_; off += 4096) base_[off] = 0;
+  reserved_pages_ = want;
+  mapped_bytes_ = want * page_size_;
+  // The page index arrays, zero-filled by the kernel and touched only where pages are used: a
+  // page's class is 0 until it joins one, and next_page_ is written whenever a page is linked.
+  const size_t class_bytes = (reserved_pages_ + 63) & ~uint64_t{63};
+  index_bytes_ = class_bytes + reserved_pages_ * sizeof(uint32_t);
+  index_ = mmap(nullptr, index_bytes_, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (index_ == MAP_FAILED) {
+    index_ = nullptr;
+    munmap(base_, mapped_bytes_);
+    throw std::bad_alloc();
   }
-  page_class_.reset(new std::atomic<uint8_t>[reserved_pages_]);
-  next_page_.reset(new uint32_t[reserved_pages_]);
-  for (uint64_t i = 0; i < reserved_pages_; ++i) {
-    page_class_[i].store(0, std::memory_order_relaxed);
-    next_page_[i] = kNoPage;
+  page_class_ = static_cast<uint8_t*>(index_);
+  next_page_ = reinterpret_cast<uint32_t*>(static_cast<char*>(index_) + class_bytes);
+  // A hint only: without transparent huge pages the region simply keeps normal pages.
+  if (large_pages_) madvise(base_, mapped_bytes_, MADV_HUGEPAGE);
+  if (prealloc_) {
+    accessible_pages_ = LimitPages();
+    const uint64_t bytes = accessible_pages_ * page_size_;
+    if (bytes != 0 && mprotect(base_, bytes, PROT_READ | PROT_WRITE) != 0) {
+      munmap(index_, index_bytes_);
+      munmap(base_, mapped_bytes_);
+      throw std::bad_alloc();
+    }
+    for (uint64_t off = 0; off < bytes; off += 4096) base_[off] = 0;
   }
 }
 
 SlabAllocator::~SlabAllocator() {
   if (base_ != nullptr) munmap(base_, mapped_bytes_);
+  if (index_ != nullptr) munmap(index_, index_bytes_);
+}
+
+uint64_t SlabAllocator::LimitPagesFor(uint64_t bytes) const {
+  if (initial_malloced_ == 0) return std::max<uint64_t>(1, (bytes + page_size_ - 1) / page_size_);
+  // Whole pages that still fit under the limit next to the faked allocation.
+  return bytes > initial_malloced_ ? (bytes - initial_malloced_) / page_size_ : 0;
+}
+
+bool SlabAllocator::SetMemoryLimit(uint64_t bytes) {
+  // As memcached: memory laid out in advance is not resized.
+  if (prealloc_) return false;
+  const uint64_t pages = LimitPagesFor(bytes);
+  if (pages > reserved_pages_ - FirstPageAllowance()) return false;
+  std::lock_guard<std::mutex> lock(pages_mu_);
+  memory_limit_.store(bytes, std::memory_order_relaxed);
+  limit_pages_.store(pages, std::memory_order_relaxed);
+  while (!pool_.empty() && pages_used_.load(std::memory_order_relaxed) > pages) {
+    GiveBackLocked(pool_.back());
+    pool_.pop_back();
+  }
+  pool_size_.store(pool_.size(), std::memory_order_relaxed);
+  return true;
 }
 
 int SlabAllocator::ClassFor(uint64_t bytes) const {
@@ -105,7 +161,7 @@ int SlabAllocator::ClassFor(uint64_t bytes) const {
 
 int SlabAllocator::ClassOf(const void* p) const {
   uint64_t off = static_cast<uint64_t>(static_cast<const char*>(p) - base_);
-  return page_class_[off / page_size_].load(std::memory_order_relaxed);
+  return std::atomic_ref<uint8_t>(page_class_[off / page_size_]).load(std::memory_order_relaxed);
 }
 
 std::string SlabAllocator::ClassTable() const {
@@ -121,7 +177,7 @@ std::string SlabAllocator::ClassTable() const {
 
 uint32_t SlabAllocator::TakePoolPage() {
   if (pool_size_.load(std::memory_order_relaxed) == 0) return kNoPage;
-  std::lock_guard<std::mutex> lock(pool_mu_);
+  std::lock_guard<std::mutex> lock(pages_mu_);
   if (pool_.empty()) return kNoPage;
   uint32_t page = pool_.back();
   pool_.pop_back();
@@ -129,18 +185,59 @@ uint32_t SlabAllocator::TakePoolPage() {
   return page;
 }
 
+uint32_t SlabAllocator::NewPageLocked(bool first) {
+  const uint64_t used = pages_used_.load(std::memory_order_relaxed);
+  const uint64_t limit = LimitPages();
+  if (used >= limit && !(first && used < limit + FirstPageAllowance())) return kNoPage;
+  const bool reuse = !released_.empty();
+  uint32_t page;
+  if (reuse) {
+    page = released_.back();
+  } else if (fresh_pages_ < reserved_pages_) {
+    page = static_cast<uint32_t>(fresh_pages_);
+  } else {
+    return kNoPage;  // (not reached: the limit keeps first pages within the reservation)
+  }
+  if (reuse || page >= accessible_pages_) {
+    // Commits the page (under vm.overcommit_memory=2 this is where the commit limit bites).
+    if (mprotect(base_ + uint64_t{page} * page_size_, page_size_, PROT_READ | PROT_WRITE) != 0) {
+      return kNoPage;
+    }
+  }
+  if (reuse) {
+    released_.pop_back();
+  } else {
+    ++fresh_pages_;
+  }
+  pages_used_.store(used + 1, std::memory_order_relaxed);
+  return page;
+}
+
+void SlabAllocator::GiveBackLocked(uint32_t page) {
+  char* p = base_ + uint64_t{page} * page_size_;
+  // Replacing the page with a fresh PROT_NONE mapping frees its memory and its commit charge.
+  // Should the kernel refuse (the map count limit, locked memory), the memory is still freed.
+  if (MapNone(p, page_size_) == MAP_FAILED) {
+    munlock(p, page_size_);
+    madvise(p, page_size_, MADV_DONTNEED);
+    mprotect(p, page_size_, PROT_NONE);
+  } else if (large_pages_) {
+    madvise(p, page_size_, MADV_HUGEPAGE);
+  }
+  released_.push_back(page);
+  pages_used_.store(pages_used_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+}
+
 uint32_t SlabAllocator::GrabPageLocked(int id) {
   SlabClass& c = classes_[id];
   uint32_t page = TakePoolPage();
   if (page == kNoPage) {
-    bool first = c.npages == 0;
-    uint64_t cur = pages_used_.load(std::memory_order_relaxed);
-    do {
-      if (cur >= reserved_pages_ || (!first && cur >= limit_pages_)) return kNoPage;
-    } while (!pages_used_.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
-    page = static_cast<uint32_t>(cur);
+    std::lock_guard<std::mutex> lock(pages_mu_);
+    page = NewPageLocked(c.npages == 0);
+    if (page == kNoPage) return kNoPage;
   }
-  page_class_[page].store(static_cast<uint8_t>(id), std::memory_order_relaxed);
+  std::atomic_ref<uint8_t>(page_class_[page])
+      .store(static_cast<uint8_t>(id), std::memory_order_relaxed);
   next_page_[page] = kNoPage;
   if (c.last_page == kNoPage) {
     c.first_page = page;
@@ -278,14 +375,15 @@ uint32_t SlabAllocator::FinishMoveLocked(int id) {
     c.crawl = ChunkCursor{};
   }
   next_page_[page] = kNoPage;
-  page_class_[page].store(0, std::memory_order_relaxed);
+  std::atomic_ref<uint8_t>(page_class_[page]).store(0, std::memory_order_relaxed);
   c.moving_page = kNoPage;
   return page;
 }
 
 void SlabAllocator::AdoptPageLocked(int id, uint32_t page) {
   SlabClass& c = classes_[id];
-  page_class_[page].store(static_cast<uint8_t>(id), std::memory_order_relaxed);
+  std::atomic_ref<uint8_t>(page_class_[page])
+      .store(static_cast<uint8_t>(id), std::memory_order_relaxed);
   // Fully carved, every chunk on the free list. It goes just before the newest page (which must
   // stay last: it is carved lazily), so that the next move out of this class takes the class's
   // oldest page, not the one it was just given.
@@ -318,7 +416,11 @@ void SlabAllocator::AdoptPageLocked(int id, uint32_t page) {
 uint64_t SlabAllocator::PoolPages() const { return pool_size_.load(std::memory_order_relaxed); }
 
 void SlabAllocator::ReleasePage(uint32_t page) {
-  std::lock_guard<std::mutex> lock(pool_mu_);
+  std::lock_guard<std::mutex> lock(pages_mu_);
+  if (pages_used_.load(std::memory_order_relaxed) > LimitPages()) {
+    GiveBackLocked(page);
+    return;
+  }
   pool_.push_back(page);
   pool_size_.store(pool_.size(), std::memory_order_relaxed);
 }

@@ -1,20 +1,34 @@
 // Slab allocator: item memory in fixed-size pages, each page cut into equal chunks of one class.
 //
-// Memory: one contiguous virtual region is reserved with mmap(MAP_NORESERVE) at start-up, so the
-// resident size grows only as pages are handed to classes (with `prealloc` every page is touched
-// up front). Pages are handed to classes on demand and never returned.
+// Memory: one contiguous range of address space is reserved at start-up (mmap PROT_NONE,
+// MAP_NORESERVE: no memory, no commit charge), large enough for the limit to grow at run time
+// (SetMemoryLimit, `cache_memlimit`) without ever moving a page. A page is made readable and
+// writable (mprotect) when it is first handed out, so memory is committed only as it is used
+// (with `prealloc` the pages of the start-up limit are made accessible and touched up front).
 //
-//   base                                                                 base + npages*page_size
-//   +-----------+-----------+-----------+-----------+-----------+ ... +-----------+
-//   | page 0    | page 1    | page 2    | page 3    | (unused)  |     |           |
-//   | class 5   | class 12  | class 5   | class 1   |           |     |           |
-//   +-----------+-----------+-----------+-----------+-----------+ ... +-----------+
+//   base                                                        base + reserved_pages*page_size
+//   +-----------+-----------+-----------+-----------+-----------+ ... +---------------------+
+//   | page 0    | page 1    | page 2    | page 3    | page 4    |     | never handed out    |
+//   | class 5   | pool      | released  | class 1   | class 5   |     | (PROT_NONE)         |
+//   +-----------+-----------+-----------+-----------+-----------+ ... +---------------------+
 //   page_class_[i] = class of page i   (so a chunk's class is (addr - base) / page_size away)
 //   next_page_[i]  = next page of the same class (a per-class singly linked page list)
+//   Both arrays are sized for the whole reservation, mapped lazily (untouched entries cost
+//   nothing) and written only when a page joins a class.
 //
-// The limit: pages are handed out while fewer than memory_limit / page_size are in use, except
-// that a class with no page at all may always take its first one (memcached does the same, so a
-// tiny -m still stores items of every size). The region reserves room for those extra pages.
+// A page is in one of four states: in a class; in the global pool (belongs to no class, still
+// counted in total_malloced); released (its memory given back to the OS, PROT_NONE again, not
+// counted; its index is reused before a never-used one, which keeps the mapping dense); or never
+// handed out. Pages counted = pages in classes + pages in the pool (PagesInUse).
+//
+// The limit: a new page is handed out while fewer than limit pages are counted, except that a
+// class with no page at all may take its first one as long as fewer than limit + one page per
+// class are counted (memcached does the same, so a tiny -m still stores items of every size). The
+// pool is used first, even at the limit: its pages are counted already. After the limit is
+// lowered, the pages above it are given back as they become free: pool pages at once, then every
+// page that reaches the pool while more pages than the limit are counted (the mover's automove
+// sends the pages of classes with many free chunks there). Classes do not grow meanwhile, as the
+// pool is always empty while over the limit.
 //
 // Classes: class 1 chunks are sizeof(Item) + chunk_min rounded up to 8; each next class is the
 // previous times growth_factor, rounded up to 8, until slab_chunk_max; the last class is exactly
@@ -24,9 +38,11 @@
 // class's newest page, then from a new page. Free chunks carry kItemFree and are linked through
 // Item::h_next.
 //
-// Thread-safety: one mutex per class, no global allocator lock. Methods named *Locked require
-// the class's mutex (Mutex(id)) to be held. ClassOf(), ChunkSize() and the other geometry
-// accessors are lock-free and may be called from any thread.
+// Thread-safety: one mutex per class, no global allocator lock on the chunk path. Methods named
+// *Locked require the class's mutex (Mutex(id)) to be held. ClassOf(), ChunkSize() and the other
+// geometry accessors are lock-free and may be called from any thread. Pages themselves (new
+// pages, the pool, released pages, the limit) are guarded by one pages mutex, taken after a
+// class mutex when a class grows, never before one.
 #pragma once
 
 #include <atomic>
@@ -55,7 +71,16 @@ struct SlabOptions {
   // Test hook (memcached's T_MEMD_INITIAL_MALLOC): bytes counted as already allocated, against
   // the limit and in total_malloced, so a test can fake a nearly full large memory.
   uint64_t initial_malloced = 0;
+  // Address space to reserve for pages, which bounds how far SetMemoryLimit can raise the limit
+  // (0: kDefaultReserveBytes or twice the limit, whichever is larger; never less than the
+  // start-up limit needs). Less is taken when the system refuses that much.
+  uint64_t reserve_bytes = 0;
 };
+
+// Default address space reserved for pages: the limit can grow to about this at run time.
+inline constexpr uint64_t kDefaultReserveBytes = 256ull << 30;
+// At most this many pages are reserved (bounds the page index arrays with small pages).
+inline constexpr uint64_t kMaxReservePages = 1ull << 22;
 
 // Per-class event counters, maintained by the cache's eviction sweep under the class lock.
 struct ClassEvents {
@@ -129,11 +154,23 @@ class SlabAllocator {
     return static_cast<uint32_t>(static_cast<uint64_t>(static_cast<const char*>(p) - base_) /
                                  page_size_);
   }
-  uint64_t LimitPages() const { return limit_pages_; }
+  // First byte of page `page` (readable only while the page is in a class or the pool).
+  const char* PageAddress(uint32_t page) const { return base_ + uint64_t{page} * page_size_; }
+  uint64_t LimitPages() const { return limit_pages_.load(std::memory_order_relaxed); }
+  // Pages counted against the limit: in classes or in the pool.
   uint64_t PagesInUse() const { return pages_used_.load(std::memory_order_relaxed); }
-  uint64_t MemoryLimit() const { return memory_limit_; }
-  // Bytes of pages handed to classes (plus the initial_malloced test hook).
+  // Pages the address-space reservation holds.
+  uint64_t ReservedPages() const { return reserved_pages_; }
+  uint64_t MemoryLimit() const { return memory_limit_.load(std::memory_order_relaxed); }
+  // Bytes of pages in classes and the pool (plus the initial_malloced test hook).
   uint64_t MallocedBytes() const { return initial_malloced_ + PagesInUse() * page_size_; }
+  // Changes the memory limit (bytes) at run time. Raising it lets classes take more pages;
+  // lowering it gives the pool's pages back to the OS at once, and every page that reaches the
+  // pool later while over the limit. False (nothing changed) with `prealloc`, or when the
+  // reservation cannot hold the new limit. Thread-safe.
+  bool SetMemoryLimit(uint64_t bytes);
+  // More pages are counted than the limit allows (after SetMemoryLimit lowered it).
+  bool OverLimit() const { return PagesInUse() > LimitPages(); }
   // memcached's -vv table, one line per class.
   std::string ClassTable() const;
 
@@ -151,8 +188,10 @@ class SlabAllocator {
   // Whether TakeChunkLocked could still take a new page for class id (a snapshot: another class
   // may take the last page first). REQUIRES: Mutex(id) held.
   bool CanGrowLocked(int id) const {
-    uint64_t used = pages_used_.load(std::memory_order_relaxed);
-    return used < reserved_pages_ && (classes_[id].npages == 0 || used < limit_pages_);
+    if (pool_size_.load(std::memory_order_relaxed) != 0) return true;
+    const uint64_t used = PagesInUse();
+    const uint64_t limit = LimitPages();
+    return used < limit || (classes_[id].npages == 0 && used < limit + FirstPageAllowance());
   }
   // Returns a chunk to the free list of class id. REQUIRES: Mutex(id) held.
   void ReturnChunkLocked(int id, void* chunk);
@@ -176,7 +215,9 @@ class SlabAllocator {
   // Pages that belong to no class (moved to the global pool). Lock-free to read.
   uint64_t PoolPages() const;
   // Puts a page that belongs to no class in the global pool; GrabPageLocked takes pool pages
-  // first, even past the memory limit (they are counted already). Thread-safe.
+  // first, even past the memory limit (they are counted already). While more pages are counted
+  // than the limit allows, the page's memory is given back to the OS instead (it is no longer
+  // counted, and its index is reused by a later new page). Thread-safe.
   void ReleasePage(uint32_t page);
   // Takes a page out of the global pool (it then belongs to no class); kNoPage if empty.
   uint32_t TakePoolPage();
@@ -227,22 +268,46 @@ class SlabAllocator {
   }
 
  private:
-  // Takes a fresh page for class id; kNoPage when the limit is reached.
+  // Takes a page for class id (the pool's first, then a new one); kNoPage when the limit is
+  // reached.
   uint32_t GrabPageLocked(int id);
+  // Reserves the address space and the page index arrays (end of the constructor).
+  void Reserve(const SlabOptions& options);
+  // Pages allowed by a memory limit of `bytes`.
+  uint64_t LimitPagesFor(uint64_t bytes) const;
+  // Pages past the limit that classes may take as their first page.
+  uint64_t FirstPageAllowance() const { return static_cast<uint64_t>(num_classes_); }
+  // A page index not counted yet, made readable and writable (a released one first, then a
+  // never-used one); kNoPage when the limit (first: a class's first page) or the OS refuses.
+  // REQUIRES: pages_mu_ held.
+  uint32_t NewPageLocked(bool first);
+  // Gives a page's memory back to the OS and stops counting it. REQUIRES: pages_mu_ held.
+  void GiveBackLocked(uint32_t page);
 
-  uint64_t memory_limit_;
+  std::atomic<uint64_t> memory_limit_;
   uint64_t initial_malloced_;
   uint32_t page_size_;
-  uint64_t limit_pages_;     // pages allowed by the memory limit
-  uint64_t reserved_pages_;  // limit_pages_ + one first page per class
+  bool prealloc_ = false;
+  bool large_pages_ = false;
+  std::atomic<uint64_t> limit_pages_{0};  // pages allowed by the memory limit
+  uint64_t reserved_pages_ = 0;           // pages the address-space reservation holds
   char* base_ = nullptr;
   size_t mapped_bytes_ = 0;
+  // Counted pages (in classes or the pool); changed under pages_mu_, read anywhere.
   std::atomic<uint64_t> pages_used_{0};
-  std::unique_ptr<std::atomic<uint8_t>[]> page_class_;
-  std::unique_ptr<uint32_t[]> next_page_;  // guarded by the owning class's mutex
-  std::mutex pool_mu_;
-  std::vector<uint32_t> pool_;  // pages of no class, guarded by pool_mu_
+  // Page index arrays over the whole reservation, in one lazily mapped block (index_bytes_).
+  // page_class_ entries are read lock-free (std::atomic_ref); next_page_ entries are guarded by
+  // the owning class's mutex.
+  uint8_t* page_class_ = nullptr;
+  uint32_t* next_page_ = nullptr;
+  void* index_ = nullptr;
+  size_t index_bytes_ = 0;
+  std::mutex pages_mu_;         // guards what follows, and changes of pages_used_ and the limit
+  std::vector<uint32_t> pool_;  // pages of no class, still counted
   std::atomic<uint64_t> pool_size_{0};
+  std::vector<uint32_t> released_;  // indices whose memory was given back, reused first
+  uint64_t fresh_pages_ = 0;        // pages [0, fresh_pages_) have been handed out before
+  uint64_t accessible_pages_ = 0;   // pages [0, accessible_pages_) are mapped read/write (prealloc)
   int num_classes_ = 0;
   std::unique_ptr<SlabClass[]> classes_;  // ids 0..kMaxClasses, 0 unused
 };

@@ -36,7 +36,6 @@ struct HandlerOptions {
   std::string libevent_version;   // reported by `stats`
   uint64_t max_connections = 1024;
   int threads = 4;
-  uint64_t limit_maxbytes = 64ull << 20;
   bool track_sizes = false;  // -o track_sizes: `stats sizes` histogram
   int idle_timeout = 0;      // -o idle_timeout: `stats` shows idle_kicks only when set
   // memcached 1.6.18 prints some `stats` and `stats items` lines only while the matching part

@@ -42,6 +42,8 @@ enum class CommandType : uint8_t {
   kStats,      // stats [args...]
   kShutdown,   // shutdown [graceful]  (enabled by -A, later issue)
   kSlabs,      // slabs reassign <src> <dst> | slabs automove <0|1|2|ratio F> [noreply]
+  // cache_memlimit <megabytes> [noreply]
+  kCacheMemlimit,
 };
 
 // True for the commands followed by a data block of `bytes` + 2 bytes.
@@ -78,7 +80,7 @@ struct Command {
   uint64_t cas_unique = 0;  // cas
   uint64_t delta = 0;       // incr/decr
   bool has_delay = false;   // flush_all
-  int64_t level = 0;        // verbosity
+  int64_t level = 0;        // verbosity; cache_memlimit: megabytes (low 32 bits, as memcached)
 
   // stats: everything after "stats", without leading and trailing spaces (e.g. "slabs",
   // "cachedump 1 10"; inner tokens may be separated by several spaces); shutdown and slabs: the

@@ -82,3 +82,13 @@ namespace mcd::protocol::wire {
 inline constexpr std::string_view kDumpDisabled = "CLIENT_ERROR stats cachedump not allowed\r\n";
 inline constexpr std::string_view kIllegalSlabId = "CLIENT_ERROR Illegal slab id\r\n";
 }  // namespace mcd::protocol::wire
+
+namespace mcd::protocol::wire {
+// cache_memlimit
+inline constexpr std::string_view kMemlimitTooSmall =
+    "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n";
+inline constexpr std::string_view kMemlimitNotMegabytes =
+    "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n";
+inline constexpr std::string_view kMemlimitFailed =
+    "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n";
+}  // namespace mcd::protocol::wire

@@ -156,8 +156,8 @@ struct GlobalStats {
   uint64_t moves_to_cold = 0;           // summed over the classes
   uint64_t moves_to_warm = 0;
   uint64_t moves_within_lru = 0;
-  uint64_t total_malloced = 0;  // bytes of pages handed to classes
-  uint64_t limit_maxbytes = 0;
+  uint64_t total_malloced = 0;  // bytes of pages in classes and the global pool
+  uint64_t limit_maxbytes = 0;  // the current limit (-m, or the last cache_memlimit)
   int active_slabs = 0;
   int hash_power_level = 0;
   uint64_t hash_bytes = 0;
@@ -252,6 +252,17 @@ class Cache {
   MoverStats MoverCounters() const;
   // Pages in the global pool (stats: slab_global_page_pool).
   uint64_t PoolPages() const;
+
+  // --- memory limit (cache_memlimit) ---------------------------------------------------------
+  // Changes -m at run time (bytes). Raised, classes may take more pages at once. Lowered,
+  // nothing is evicted for it: pages in the global pool go back to the OS at once, and so does
+  // every page that reaches the pool while more memory is held than the limit (automove sends
+  // pages of classes with many free chunks there); classes take no new page meanwhile. False
+  // (nothing changed) with -L (memory laid out in advance, as memcached refuses too) or past the
+  // address space reserved at start-up (slab.h).
+  bool SetMemoryLimit(uint64_t bytes);
+  // The current limit in bytes (stats: limit_maxbytes, stats settings: maxbytes).
+  uint64_t MemoryLimit() const;
 
   // Runs one step of background maintenance (hash expansion) in the calling thread. Returns
   // true if there is more to do. Used by the maintainer thread and by tests.

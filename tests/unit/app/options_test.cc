@@ -100,7 +100,6 @@ TEST(OptionsDefaults, NoArgumentsGiveMemcachedDefaults) {
   EXPECT_EQ(o.handler.version, MCD_VERSION_STRING);
   EXPECT_EQ(o.handler.max_connections, 1024u);
   EXPECT_EQ(o.handler.threads, 4);
-  EXPECT_EQ(o.handler.limit_maxbytes, 64ull << 20);
   EXPECT_EQ(o.user, "");
   EXPECT_FALSE(o.daemonize);
   EXPECT_EQ(o.pidfile, "");
@@ -452,7 +451,6 @@ TEST(OptionsStructs, DerivedValuesAreCopied) {
   EXPECT_EQ(o.server.threads, 3);
   EXPECT_EQ(o.handler.threads, 3);
   EXPECT_EQ(o.cache.memory_limit, 128ull << 20);
-  EXPECT_EQ(o.handler.limit_maxbytes, 128ull << 20);
   EXPECT_FALSE(o.handler.flush_enabled);
   EXPECT_FALSE(o.handler.dump_enabled);
   EXPECT_TRUE(o.handler.shutdown_enabled);

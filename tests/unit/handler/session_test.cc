@@ -416,3 +416,68 @@ TEST_F(SessionTest, StatsMcd) {
 
 }  // namespace
 }  // namespace mcd::handler
+
+namespace mcd::handler {
+namespace {
+
+// `cache_memlimit`: memcached 1.6.18's replies, checked by hand against Debian's memcached, in
+// the order memcached checks (number, at least 8 MB, at most 10^9 MB, the change itself).
+TEST_F(SessionTest, CacheMemlimitRepliesAtEverySplit) {
+  ExpectAtEverySplit(
+      "cache_memlimit 16\r\ncache_memlimit 7\r\ncache_memlimit 0\r\n"
+      "cache_memlimit 1000000001\r\ncache_memlimit 4294967295\r\ncache_memlimit 4294967304\r\n"
+      "cache_memlimit\r\ncache_memlimit abc\r\ncache_memlimit -1\r\ncache_memlimit 8 foo bar\r\n"
+      "cache_memlimit 9 noreply\r\ncache_memlimit 7 noreply\r\ncache_memlimit abc noreply\r\n"
+      "cache_memlimit noreply\r\ncache_memlimit 8 9 noreply\r\ncache_memlimit 10 x\r\nversion\r\n",
+      "OK\r\n"
+      "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n"
+      "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n"
+      "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n"
+      "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n"
+      "OK\r\n"
+      "ERROR\r\nERROR\r\nERROR\r\nERROR\r\n"
+      "ERROR\r\n"
+      "OK\r\n"
+      "VERSION 1.6.18-mcd-test\r\n");
+}
+
+TEST_F(SessionTest, CacheMemlimitChangesTheLimitAndTheStats) {
+  ctx_.options.settings = {{"maxbytes", "8388608"}, {"maxconns", "1024"}};
+  EXPECT_EQ(Run("stats settings\r\n"), "STAT maxbytes 8388608\r\nSTAT maxconns 1024\r\nEND\r\n");
+  EXPECT_EQ(Run("cache_memlimit 12\r\n"), "OK\r\n");
+  EXPECT_EQ(cache_->MemoryLimit(), 12u << 20);
+  EXPECT_EQ(Run("stats settings\r\n"), "STAT maxbytes 12582912\r\nSTAT maxconns 1024\r\nEND\r\n");
+  EXPECT_NE(Run("stats\r\n").find("\r\nSTAT limit_maxbytes 12582912\r\n"), std::string::npos);
+  // Refused or suppressed changes leave the limit alone; noreply still applies a good one.
+  EXPECT_EQ(Run("cache_memlimit 7\r\ncache_memlimit abc noreply\r\n"),
+            "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+  EXPECT_EQ(cache_->MemoryLimit(), 12u << 20);
+  EXPECT_EQ(Run("cache_memlimit 9 noreply\r\n"), "");
+  EXPECT_EQ(cache_->MemoryLimit(), 9u << 20);
+}
+
+// mcd reserves address space for growth at start-up (256 GB by default); a limit beyond it is
+// refused with memcached's reply for a limit it cannot adjust (memcached itself says OK to any
+// limit up to 10^9 MB and fails later, when malloc does). See compatibility.md.
+TEST_F(SessionTest, CacheMemlimitBeyondTheReservationIsRefused) {
+  EXPECT_EQ(Run("cache_memlimit 1000000000\r\n"),
+            "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
+  EXPECT_EQ(cache_->MemoryLimit(), 8u << 20);
+}
+
+// With -L (memory laid out at start-up), memcached refuses to change the limit; so does mcd.
+TEST_F(SessionTest, CacheMemlimitRefusedWithPreallocatedMemory) {
+  storage::CacheOptions o;
+  o.memory_limit = 8 << 20;
+  o.prealloc = true;
+  o.start_maintainer = false;
+  ctx_.cache = nullptr;
+  cache_ = std::make_unique<storage::Cache>(o, &clock_);
+  ctx_.cache = cache_.get();
+  EXPECT_EQ(Run("cache_memlimit 16\r\n"),
+            "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
+  EXPECT_EQ(cache_->MemoryLimit(), 8u << 20);
+}
+
+}  // namespace
+}  // namespace mcd::handler

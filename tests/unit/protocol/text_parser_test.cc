@@ -375,6 +375,33 @@ std::vector<Case> Cases() {
       {"shutdown\r\n", {.type = T::kShutdown}},
       {"shutdown graceful\r\n", {.type = T::kShutdown, .args = "graceful"}},
 
+      // cache_memlimit. memcached 1.6.18: the number is read by safe_strtoul into 32 bits, so
+      // 4294967304 is 8; a bad one is ERROR, suppressed by noreply; a wrong token count is ERROR
+      // whatever the last token. The range checks (8 MB up) are the handler's.
+      {"cache_memlimit 8\r\n", {.type = T::kCacheMemlimit, .level = 8}},
+      {"cache_memlimit 64 noreply\r\n", {.noreply = true, .type = T::kCacheMemlimit, .level = 64}},
+      {"cache_memlimit  16  \r\n", {.type = T::kCacheMemlimit, .level = 16}},
+      {"cache_memlimit 8 foo\r\n", {.type = T::kCacheMemlimit, .level = 8}},
+      {"cache_memlimit +9\r\n", {.type = T::kCacheMemlimit, .level = 9}},
+      {"cache_memlimit 9\t1\r\n", {.type = T::kCacheMemlimit, .level = 9}},
+      {"cache_memlimit 0\r\n", {.type = T::kCacheMemlimit}},
+      {"cache_memlimit -0\r\n", {.type = T::kCacheMemlimit}},
+      {"cache_memlimit 4294967295\r\n", {.type = T::kCacheMemlimit, .level = 4294967295}},
+      {"cache_memlimit 4294967304\r\n", {.type = T::kCacheMemlimit, .level = 8}},
+      {"cache_memlimit 18446744073709551615\r\n", {.type = T::kCacheMemlimit, .level = 4294967295}},
+      {"cache_memlimit\r\n", Err(E::kUnknownCommand)},
+      {"cache_memlimit 8 foo bar\r\n", Err(E::kUnknownCommand)},
+      {"cache_memlimit 8 9 noreply\r\n", Err(E::kUnknownCommand)},
+      {"cache_memlimit 8 noreply extra\r\n", Err(E::kUnknownCommand)},
+      {"cache_memlimit abc\r\n", Err(E::kUnknownCommand)},
+      {"cache_memlimit 9x\r\n", Err(E::kUnknownCommand)},
+      {"cache_memlimit -1\r\n", Err(E::kUnknownCommand)},
+      {"cache_memlimit 18446744073709551616\r\n", Err(E::kUnknownCommand)},
+      {"cache_memlimit abc noreply\r\n", Err(E::kUnknownCommand, true)},
+      {"cache_memlimit noreply\r\n", Err(E::kUnknownCommand, true)},
+      {"CACHE_MEMLIMIT 8\r\n", Err(E::kUnknownCommand)},
+      {"cache_memlimits 8\r\n", Err(E::kUnknownCommand)},
+
       // Unknown commands and the HTTP guard.
       {"\r\n", Err(E::kUnknownCommand)},
       {"\n", Err(E::kUnknownCommand)},
@@ -787,6 +814,10 @@ TEST(TextParserTest, ComposeThenParseRoundTrips) {
     v.level = 2;
     v.noreply = noreply;
     cmds.push_back(v);
+    Command m = make(T::kCacheMemlimit);
+    m.level = 4294967295;
+    m.noreply = noreply;
+    cmds.push_back(m);
   }
   cmds.push_back(make(T::kVersion));
   cmds.push_back(make(T::kQuit));
