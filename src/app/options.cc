@@ -532,6 +532,9 @@ class Reader {
     c.slab_sizes = o->ext.slab_sizes;
     c.slab_reassign = o->ext.slab_reassign;
     c.lru_crawler = o->ext.lru_crawler;
+    // -k: mlockall counts the reserved address space, so reserve no more than -m (cache_memlimit
+    // then cannot grow past it; see docs/compatibility.md C24).
+    if (FLAGS_lock_memory) c.reserve_bytes = c.memory_limit;
     c.lru_segmented = o->ext.lru_segmented;
     c.hot_lru_pct = static_cast<uint32_t>(o->ext.hot_lru_pct);
     c.warm_lru_pct = static_cast<uint32_t>(o->ext.warm_lru_pct);

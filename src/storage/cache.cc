@@ -25,6 +25,7 @@ SlabOptions ToSlabOptions(const CacheOptions& o) {
   s.prealloc = o.prealloc;
   s.large_pages = o.large_pages;
   s.initial_malloced = o.initial_malloced;
+  s.reserve_bytes = o.reserve_bytes;
   return s;
 }
 

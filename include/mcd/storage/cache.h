@@ -41,6 +41,10 @@ struct CacheOptions {
   // Test hook (memcached's T_MEMD_INITIAL_MALLOC, read by app): bytes counted as already
   // allocated against memory_limit and in total_malloced.
   uint64_t initial_malloced = 0;
+  // Address space reserved for item pages, so `cache_memlimit` can grow the limit in place;
+  // 0 = the allocator's default (256 GB or twice -m). With -k the app asks for -m only: mlockall
+  // counts reserved address space against the locked-memory limit.
+  uint64_t reserve_bytes = 0;
   // Slab page mover (-o slab_reassign, slab_automove, slab_automove_ratio/window): with
   // slab_reassign a mover thread carries out `slabs reassign`, and with automove 1 or 2 it
   // decides moves itself once a second (automove.h).

@@ -375,6 +375,9 @@ TEST(OptionsStructs, SwitchesAndStrings) {
   EXPECT_TRUE(r.options.daemonize);
   EXPECT_TRUE(r.options.enable_coredumps);
   EXPECT_TRUE(r.options.lock_memory);
+  // mlockall counts reserved address space: with -k only -m is reserved.
+  EXPECT_EQ(r.options.cache.reserve_bytes, r.options.cache.memory_limit);
+  EXPECT_EQ(Parse({"-m", "64"}).options.cache.reserve_bytes, 0u);
   EXPECT_TRUE(r.options.large_pages);
   EXPECT_TRUE(r.options.cache.prealloc);
   EXPECT_TRUE(r.options.cache.large_pages);
