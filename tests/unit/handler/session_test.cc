@@ -126,6 +126,13 @@ TEST_F(SessionTest, SlabsAutomoveNoreplyAfterManyTokens) {
             "OK\r\n");
   EXPECT_EQ(cache_->Automove(), 0);
 }
+
+// Compatibility C25: memcached accepts a NaN ratio, which turns the age rule off silently.
+TEST_F(SessionTest, SlabsAutomoveRatioNanIsRefused) {
+  EXPECT_EQ(Run("slabs automove ratio 0.5\r\nslabs automove ratio nan\r\n"), "OK\r\nERROR\r\n");
+  EXPECT_DOUBLE_EQ(cache_->AutomoveRatio(), 0.5);
+}
+
 TEST_F(SessionTest, TooLargeSwallowsDataAndRemovesOldValue) {
   std::string big(2 << 20, 'x');
   std::string input = "set k 0 0 1\r\nv\r\nset k 0 0 " + std::to_string(big.size()) + "\r\n" + big +
