@@ -1150,8 +1150,8 @@ int main(int argc, char** argv) {
   if (!o.stats_log.empty()) {
     stats_log = std::fopen(o.stats_log.c_str(), "a");
     if (stats_log == nullptr) {
-      std::fprintf(stderr, "mcd_loadgen: cannot open %s: %s\n", o.stats_log.c_str(),
-                   std::strerror(errno));
+      std::fprintf(stderr, "mcd_loadgen: --stats-log %s: ", o.stats_log.c_str());
+      std::perror("fopen");
       return 1;
     }
   }

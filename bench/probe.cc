@@ -73,8 +73,8 @@ bool ControlConn::Connect(const std::string& host, int port) {
   fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return false;
   if (connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    std::fprintf(stderr, "mcd_loadgen: control connect %s:%d: %s\n", host.c_str(), port,
-                 std::strerror(errno));
+    std::fprintf(stderr, "mcd_loadgen: control connection to %s:%d: ", host.c_str(), port);
+    std::perror("connect");
     return false;
   }
   int one = 1;
