@@ -14,7 +14,19 @@
 //   getset    single-key get / set mix (--ratio gets), depth 1 by default
 //   multiget  gets of --multiget keys per request (ratio 1 by default)
 //   pipeline  single-key gets, --depth outstanding per connection
-//   fill      store keys 0..count-1 once (pipelined), wait for all STORED, exit
+//   fill      store keys first..first+count-1 once (pipelined), wait for all STORED, exit
+//   delete    delete keys first..first+count-1 once (pipelined), wait for every reply, exit
+//   readthrough  single-key gets; a miss is followed by a set of that key on the same
+//             connection, as a read-through cache client does after reading the database
+//
+// Keys are <key-prefix><index, zero-padded to key-size>. They are picked uniformly, or with
+// --zipf S by Zipf popularity (index i has weight 1/(i+1)^S).
+//
+// --interval S splits the measurement into windows of S seconds and reports each (hit ratio,
+// get latency, ...). --server-stats adds the server's own counters (`stats`: evictions,
+// slabs_moved, ...) and the pages of each slab class (`stats slabs`) for the whole window and for
+// each interval, read on a separate connection (probe.h). --reassign A,B keeps the slab page
+// mover busy during the run by moving pages between classes A and B.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -42,11 +54,19 @@
 #include <thread>
 #include <vector>
 
+#include "probe.h"
+
 namespace {
+
+using mcd_bench::ControlConn;
+using mcd_bench::ServerSnapshot;
 
 // ---------------------------------------------------------------- options --
 
-enum class Mode { kGetSet, kMultiGet, kPipeline, kFill };
+enum class Mode { kGetSet, kMultiGet, kPipeline, kFill, kDelete, kReadThrough };
+
+// fill and delete go once over a range of keys, pipelined, and end when every reply is in.
+bool IsBulk(Mode m) { return m == Mode::kFill || m == Mode::kDelete; }
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -65,8 +85,20 @@ struct Options {
   int depth = 16;
   bool depth_set = false;
   uint64_t count = 0;
+  uint64_t first = 0;      // fill, delete: first key index
   double timeout = 300.0;  // fill: hard upper bound on run time
   uint64_t seed = 1;
+  std::string key_prefix = "key:";
+  double zipf = 0.0;      // 0: uniform
+  double interval = 0.0;  // 0: no per-interval windows
+  bool server_stats = false;
+  std::string stats_log;  // raw stats replies per snapshot, appended
+  int reassign_src = -1;  // -1: no page moves
+  int reassign_dst = -1;
+  double reassign_rate = 0;  // moves per second; 0: one after the other
+  size_t NumWindows() const {
+    return interval > 0 ? static_cast<size_t>(std::ceil(duration / interval - 1e-9)) : 0;
+  }
 };
 
 const char* ModeName(Mode m) {
@@ -79,6 +111,10 @@ const char* ModeName(Mode m) {
       return "pipeline";
     case Mode::kFill:
       return "fill";
+    case Mode::kDelete:
+      return "delete";
+    case Mode::kReadThrough:
+      return "readthrough";
   }
   return "?";
 }
@@ -87,10 +123,13 @@ const char* ModeName(Mode m) {
   if (msg) std::fprintf(stderr, "mcd_loadgen: %s\n", msg);
   std::fprintf(stderr,
                "usage: mcd_loadgen [--host 127.0.0.1] [--port 11211] [--conns 50] [--threads 1]\n"
-               "  [--duration 10] [--warmup 2] [--mode getset|multiget|pipeline|fill]\n"
+               "  [--duration 10] [--warmup 2]\n"
+               "  [--mode getset|multiget|pipeline|fill|delete|readthrough]\n"
                "  [--ratio 0.9] [--keys 100000] [--key-size 14] [--value-size 100]\n"
                "  [--multiget 100] [--depth 16] [--count N] [--timeout 300] [--seed 1]\n"
-               "defaults: depth 1 for getset/multiget, 16 for pipeline, 64 for fill;\n"
+               "  [--key-prefix key:] [--zipf S] [--interval S] [--server-stats]\n"
+               "  [--stats-log FILE] [--reassign SRC,DST] [--reassign-rate R] [--first N]\n"
+               "defaults: depth 1 for getset/multiget/readthrough, 16 for pipeline, 64 for fill;\n"
                "          ratio 0.9 for getset, 1.0 for multiget/pipeline.\n");
   std::exit(2);
 }
@@ -124,6 +163,10 @@ Options ParseArgs(int argc, char** argv) {
     std::string_view a = argv[i];
     if (a == "-h" || a == "--help") Usage(nullptr);
     if (a.substr(0, 2) != "--") Usage("unexpected argument");
+    if (a == "--server-stats") {
+      o.server_stats = true;
+      continue;
+    }
     std::string name(a.substr(2));
     std::string val;
     if (auto eq = name.find('='); eq != std::string::npos) {
@@ -167,7 +210,24 @@ Options ParseArgs(int argc, char** argv) {
       o.timeout = ParseDouble("timeout", v);
     else if (name == "seed")
       o.seed = ParseU64("seed", v);
-    else if (name == "mode") {
+    else if (name == "key-prefix")
+      o.key_prefix = val;
+    else if (name == "zipf")
+      o.zipf = ParseDouble("zipf", v);
+    else if (name == "interval")
+      o.interval = ParseDouble("interval", v);
+    else if (name == "stats-log")
+      o.stats_log = val;
+    else if (name == "first")
+      o.first = ParseU64("first", v);
+    else if (name == "reassign-rate")
+      o.reassign_rate = ParseDouble("reassign-rate", v);
+    else if (name == "reassign") {
+      size_t comma = val.find(',');
+      if (comma == std::string::npos) Usage("--reassign needs SRC,DST");
+      o.reassign_src = static_cast<int>(ParseU64("reassign", val.substr(0, comma).c_str()));
+      o.reassign_dst = static_cast<int>(ParseU64("reassign", val.substr(comma + 1).c_str()));
+    } else if (name == "mode") {
       if (val == "getset")
         o.mode = Mode::kGetSet;
       else if (val == "multiget")
@@ -176,6 +236,10 @@ Options ParseArgs(int argc, char** argv) {
         o.mode = Mode::kPipeline;
       else if (val == "fill")
         o.mode = Mode::kFill;
+      else if (val == "delete")
+        o.mode = Mode::kDelete;
+      else if (val == "readthrough")
+        o.mode = Mode::kReadThrough;
       else
         Usage("unknown --mode");
     } else {
@@ -183,12 +247,12 @@ Options ParseArgs(int argc, char** argv) {
     }
   }
   if (!o.depth_set) {
-    o.depth = (o.mode == Mode::kPipeline) ? 16 : (o.mode == Mode::kFill ? 64 : 1);
+    o.depth = (o.mode == Mode::kPipeline) ? 16 : (IsBulk(o.mode) ? 64 : 1);
   }
   if (!o.ratio_set) o.ratio = (o.mode == Mode::kGetSet) ? 0.9 : 1.0;
-  if (o.mode == Mode::kFill) {
+  if (IsBulk(o.mode)) {
     if (!count_set) o.count = o.keys;
-    o.keys = o.count;  // fill stores keys 0..count-1
+    o.keys = o.first + o.count;  // keys first..first+count-1 are used
     o.ratio = 0.0;
     o.warmup = 0.0;
   }
@@ -200,12 +264,25 @@ Options ParseArgs(int argc, char** argv) {
   if (o.warmup < 0 || o.warmup > 86400) Usage("--warmup out of range");
   if (o.timeout <= 0 || o.timeout > 86400) Usage("--timeout out of range");
   if (o.ratio < 0 || o.ratio > 1) Usage("--ratio must be within [0,1]");
-  if (o.keys < 1 || o.keys > 200000000ULL) Usage("--keys/--count out of range");
+  if (o.keys < 1 || o.keys > 200000000ULL || o.keys <= o.first)
+    Usage("--keys/--count/--first out of range");
   if (o.key_size < 1 || o.key_size > 250) Usage("--key-size must be 1..250");
   if (o.value_size < 0 || o.value_size > (64 << 20)) Usage("--value-size out of range");
   if (o.multiget < 1 || o.multiget > 10000) Usage("--multiget out of range");
   if (o.depth < 1 || o.depth > 4096) Usage("--depth must be 1..4096");
   if (o.mode != Mode::kMultiGet) o.multiget = 1;
+  if (o.mode == Mode::kReadThrough) o.ratio = 1.0;  // sets follow misses only
+  if (o.zipf < 0 || o.zipf > 10) Usage("--zipf must be within [0,10]");
+  if (o.zipf > 0 && o.keys > 50000000ULL) Usage("--zipf needs --keys <= 50000000");
+  if (o.interval < 0 || (o.interval > 0 && o.interval < 0.1)) Usage("--interval out of range");
+  if (IsBulk(o.mode) && (o.interval > 0 || o.reassign_src >= 0))
+    Usage("--interval and --reassign do not apply to fill and delete");
+  if (!IsBulk(o.mode) && o.first != 0) Usage("--first applies to fill and delete only");
+  if (o.reassign_src >= 0 && (o.reassign_src < 1 || o.reassign_src > 255 || o.reassign_dst > 255 ||
+                              o.reassign_src == o.reassign_dst))
+    Usage("--reassign needs a source class 1..255 and another destination 0..255 (0: pool)");
+  if (o.reassign_rate < 0 || o.reassign_rate > 100000) Usage("--reassign-rate out of range");
+  if (o.key_prefix.size() >= static_cast<size_t>(o.key_size)) Usage("--key-prefix too long");
   return o;
 }
 
@@ -286,9 +363,10 @@ class Histogram {
 
 struct Workload {
   const Options* opt = nullptr;
-  std::vector<char> keys;  // keys * key_size bytes, no separators
-  std::string set_suffix;  // " 0 0 <value_size>\r\n"
-  std::string value;       // value bytes + "\r\n"
+  std::vector<char> keys;        // keys * key_size bytes, no separators
+  std::string set_suffix;        // " 0 0 <value_size>\r\n"
+  std::string value;             // value bytes + "\r\n"
+  std::vector<double> zipf_cdf;  // --zipf: cumulative popularity of key index 0..keys-1
 
   std::string_view Key(uint64_t i) const {
     return {keys.data() + i * static_cast<uint64_t>(opt->key_size),
@@ -298,7 +376,7 @@ struct Workload {
 
 bool BuildWorkload(const Options& o, Workload* w) {
   w->opt = &o;
-  const std::string prefix = "key:";
+  const std::string& prefix = o.key_prefix;
   int digits = 1;
   for (uint64_t m = o.keys - 1; m >= 10; m /= 10) ++digits;
   int width = o.key_size - static_cast<int>(prefix.size());
@@ -310,7 +388,7 @@ bool BuildWorkload(const Options& o, Workload* w) {
   w->keys.resize(o.keys * static_cast<uint64_t>(o.key_size));
   char tmp[300];
   for (uint64_t i = 0; i < o.keys; ++i) {
-    int n = std::snprintf(tmp, sizeof tmp, "key:%0*" PRIu64, width, i);
+    int n = std::snprintf(tmp, sizeof tmp, "%s%0*" PRIu64, prefix.c_str(), width, i);
     if (n != o.key_size) return false;
     std::memcpy(w->keys.data() + i * static_cast<uint64_t>(o.key_size), tmp,
                 static_cast<size_t>(n));
@@ -320,33 +398,48 @@ bool BuildWorkload(const Options& o, Workload* w) {
   for (int i = 0; i < o.value_size; ++i)
     w->value[static_cast<size_t>(i)] = static_cast<char>('a' + i % 26);
   w->value += "\r\n";
+  if (o.zipf > 0) {
+    w->zipf_cdf.resize(o.keys);
+    double sum = 0;
+    for (uint64_t i = 0; i < o.keys; ++i) {
+      sum += std::pow(static_cast<double>(i + 1), -o.zipf);
+      w->zipf_cdf[i] = sum;
+    }
+    for (double& c : w->zipf_cdf) c /= sum;
+  }
   return true;
 }
 
 // -------------------------------------------------------------- connection --
 
-enum ReqType : uint8_t { kGet = 0, kSet = 1 };
+enum ReqType : uint8_t { kGet = 0, kSet = 1, kDel = 2 };
 
 struct Req {
   uint64_t send_ns;
+  uint64_t key;    // first key requested
   uint32_t nkeys;  // keys requested (gets)
   uint32_t hits;   // VALUE blocks received so far
   uint8_t type;
 };
 
 struct Stats {
-  uint64_t requests = 0, gets = 0, sets = 0, get_keys = 0, hits = 0;
+  uint64_t requests = 0, gets = 0, sets = 0, deletes = 0, get_keys = 0, hits = 0;
   uint64_t stored = 0, not_stored = 0, errors = 0, bytes_in = 0, bytes_out = 0;
-  Histogram lat;
+  Histogram lat;      // every request
+  Histogram get_lat;  // gets only
+  Histogram set_lat;  // sets only
   void Reset() {
-    requests = gets = sets = get_keys = hits = stored = not_stored = errors = bytes_in = bytes_out =
-        0;
+    requests = gets = sets = deletes = get_keys = hits = stored = not_stored = errors = bytes_in =
+        bytes_out = 0;
     lat.Reset();
+    get_lat.Reset();
+    set_lat.Reset();
   }
   void Merge(const Stats& s) {
     requests += s.requests;
     gets += s.gets;
     sets += s.sets;
+    deletes += s.deletes;
     get_keys += s.get_keys;
     hits += s.hits;
     stored += s.stored;
@@ -355,6 +448,8 @@ struct Stats {
     bytes_in += s.bytes_in;
     bytes_out += s.bytes_out;
     lat.Merge(s.lat);
+    get_lat.Merge(s.get_lat);
+    set_lat.Merge(s.set_lat);
   }
 };
 
@@ -377,6 +472,8 @@ struct Conn {
   // Fill mode: next key to store and end of this connection's range.
   uint64_t next_key = 0, end_key = 0;
   bool done = false;  // fill: range stored (or connection lost)
+  // readthrough: keys whose get missed, to be set next.
+  std::vector<uint64_t> pending_sets;
 
   Req& Front() { return ring[head]; }
   void Pop() {
@@ -445,6 +542,7 @@ class Worker {
   uint64_t conns_lost = 0;  // not reset at the end of warmup
   uint64_t window_begin_ns = 0, window_end_ns = 0;
   bool fill_complete = false;
+  std::vector<Stats> intervals;  // --interval: one entry per interval, in order
 
  private:
   void Issue(Conn& c);
@@ -455,6 +553,9 @@ class Worker {
   void Complete(Conn& c, uint64_t now, bool ok_reply, bool error);
   void Kill(Conn& c, const char* why);
   bool Running() const { return running_; }
+  uint64_t PickKey();
+  // Ends the intervals whose end is at or before `now`, and at `final` the partial one.
+  void CloseIntervals(uint64_t now, bool final);
 
   const Options& o_;
   const Workload& w_;
@@ -466,7 +567,27 @@ class Worker {
   bool measuring_ = false;
   size_t alive_ = 0;
   size_t fill_done_conns_ = 0;
+  Stats interval_;  // the current interval
+  uint64_t next_interval_ns_ = 0;
 };
+
+uint64_t Worker::PickKey() {
+  if (w_.zipf_cdf.empty()) return rng_.Below(o_.keys);
+  const double u = rng_.Unit();
+  auto it = std::upper_bound(w_.zipf_cdf.begin(), w_.zipf_cdf.end(), u);
+  if (it == w_.zipf_cdf.end()) --it;
+  return static_cast<uint64_t>(it - w_.zipf_cdf.begin());
+}
+
+void Worker::CloseIntervals(uint64_t now, bool final) {
+  const size_t n = o_.NumWindows();
+  while (intervals.size() < n && (now >= next_interval_ns_ || final)) {
+    intervals.push_back(interval_);
+    interval_.Reset();
+    next_interval_ns_ += static_cast<uint64_t>(o_.interval * 1e9);
+    if (final) break;
+  }
+}
 
 bool Worker::Connect() {
   ep_ = epoll_create1(EPOLL_CLOEXEC);
@@ -525,9 +646,10 @@ void Worker::Kill(Conn& c, const char* why) {
   c.fd = -1;
   c.dead = true;
   ++stats.errors;
+  ++interval_.errors;
   ++conns_lost;
   --alive_;
-  if (o_.mode == Mode::kFill && !c.done) {
+  if (IsBulk(o_.mode) && !c.done) {
     c.done = true;
     ++fill_done_conns_;
   }
@@ -540,13 +662,28 @@ void Worker::IssueOne(Conn& c) {
   std::string& b = c.wbuf;
   bool is_set;
   uint64_t key;
+  if (o_.mode == Mode::kDelete) {
+    r.type = kDel;
+    r.nkeys = 0;
+    r.key = c.next_key++;
+    b.append("delete ", 7);
+    b.append(w_.Key(r.key));
+    b.append("\r\n", 2);
+    ++c.unstamped;
+    return;
+  }
   if (o_.mode == Mode::kFill) {
     is_set = true;
     key = c.next_key++;
+  } else if (!c.pending_sets.empty()) {  // readthrough: set what just missed
+    is_set = true;
+    key = c.pending_sets.back();
+    c.pending_sets.pop_back();
   } else {
     is_set = o_.ratio < 1.0 && (o_.ratio <= 0.0 || rng_.Unit() >= o_.ratio);
-    key = rng_.Below(o_.keys);
+    key = PickKey();
   }
+  r.key = key;
   if (is_set) {
     r.type = kSet;
     r.nkeys = 0;
@@ -561,7 +698,7 @@ void Worker::IssueOne(Conn& c) {
     b.append(w_.Key(key));
     for (int i = 1; i < o_.multiget; ++i) {
       b.push_back(' ');
-      b.append(w_.Key(rng_.Below(o_.keys)));
+      b.append(w_.Key(PickKey()));
     }
     b.append("\r\n", 2);
   }
@@ -571,7 +708,7 @@ void Worker::IssueOne(Conn& c) {
 void Worker::Issue(Conn& c) {
   if (c.dead || !running_) return;
   const size_t depth = static_cast<size_t>(o_.depth);
-  if (o_.mode == Mode::kFill) {
+  if (IsBulk(o_.mode)) {
     while (c.n_out < depth && c.next_key < c.end_key) IssueOne(c);
     if (!c.done && c.n_out == 0 && c.next_key >= c.end_key) {
       c.done = true;
@@ -627,20 +764,32 @@ bool Worker::Flush(Conn& c) {
 
 void Worker::Complete(Conn& c, uint64_t now, bool ok_reply, bool error) {
   Req& r = c.Front();
-  ++stats.requests;
-  if (r.type == kGet) {
-    ++stats.gets;
-    stats.get_keys += r.nkeys;
-    stats.hits += r.hits;
-  } else {
-    ++stats.sets;
-    if (ok_reply)
-      ++stats.stored;
-    else if (!error)
-      ++stats.not_stored;
+  const uint64_t lat = now >= r.send_ns ? now - r.send_ns : 0;
+  auto account = [&](Stats& s) {
+    ++s.requests;
+    if (r.type == kGet) {
+      ++s.gets;
+      s.get_keys += r.nkeys;
+      s.hits += r.hits;
+      s.get_lat.Record(lat);
+    } else if (r.type == kDel) {
+      ++s.deletes;
+    } else {
+      ++s.sets;
+      s.set_lat.Record(lat);
+      if (ok_reply)
+        ++s.stored;
+      else if (!error)
+        ++s.not_stored;
+    }
+    if (error) ++s.errors;
+    s.lat.Record(lat);
+  };
+  account(stats);
+  if (o_.interval > 0) account(interval_);
+  if (o_.mode == Mode::kReadThrough && r.type == kGet && r.hits == 0 && !error) {
+    c.pending_sets.push_back(r.key);
   }
-  if (error) ++stats.errors;
-  stats.lat.Record(now >= r.send_ns ? now - r.send_ns : 0);
   c.Pop();
 }
 
@@ -711,6 +860,12 @@ bool Worker::Parse(Conn& c, uint64_t now) {
         return false;
       }
       Complete(c, now, true, false);
+    } else if (line == "DELETED" || (line == "NOT_FOUND" && r.type == kDel)) {
+      if (r.type != kDel) {
+        Kill(c, "DELETED in reply to get or set");
+        return false;
+      }
+      Complete(c, now, true, false);
     } else if (line == "NOT_STORED" || line == "EXISTS" || line == "NOT_FOUND") {
       if (r.type != kSet) {
         Kill(c, "unexpected reply to get");
@@ -766,9 +921,10 @@ bool Worker::HandleRead(Conn& c, uint64_t /*unused*/) {
 }
 
 void Worker::Run() {
-  const bool fill = o_.mode == Mode::kFill;
+  const bool fill = IsBulk(o_.mode);
   measuring_ = fill || sh_.measure_ns <= sh_.start_ns;
   window_begin_ns = sh_.start_ns;
+  next_interval_ns_ = sh_.measure_ns + static_cast<uint64_t>(o_.interval * 1e9);
   for (auto& c : conns_) {
     Issue(c);
     Flush(c);
@@ -778,9 +934,11 @@ void Worker::Run() {
     uint64_t now = NowNs();
     if (!measuring_ && now >= sh_.measure_ns) {
       stats.Reset();
+      interval_.Reset();
       measuring_ = true;
       window_begin_ns = now;
     }
+    if (measuring_ && o_.interval > 0) CloseIntervals(now, false);
     if (now >= sh_.end_ns) {
       window_end_ns = now;
       if (fill) std::fprintf(stderr, "mcd_loadgen: fill timed out\n");
@@ -796,7 +954,8 @@ void Worker::Run() {
       break;
     }
     uint64_t next = measuring_ ? sh_.end_ns : sh_.measure_ns;
-    uint64_t wait_ns = next - now;
+    if (measuring_ && o_.interval > 0) next = std::min(next, next_interval_ns_);
+    uint64_t wait_ns = next > now ? next - now : 0;
     int timeout_ms = static_cast<int>(std::min<uint64_t>(100, wait_ns / 1000000 + 1));
     int n = epoll_wait(ep_, evs, 256, timeout_ms);
     if (n < 0) {
@@ -815,6 +974,7 @@ void Worker::Run() {
       Flush(c);
     }
   }
+  if (o_.interval > 0) CloseIntervals(NowNs(), true);
   running_ = false;
 }
 
@@ -839,14 +999,118 @@ std::string Json(const Options& o, const Stats& s, double window_s, double rate,
       "us\":%.1f,"
       "\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
       ",\"cpu_s\":%.3f,\"cpu_user_s\":%.3f,"
-      "\"cpu_sys_s\":%.3f,\"cpu_util\":%.3f,\"conns_lost\":%" PRIu64 "%s}",
+      "\"cpu_sys_s\":%.3f,\"cpu_util\":%.3f,\"conns_lost\":%" PRIu64 "%s",
       ModeName(o.mode), o.conns, o.threads, o.depth, o.multiget, o.ratio, o.keys, o.key_size,
       o.value_size, window_s, s.requests, rate, key_rate, s.gets, s.sets, s.get_keys, s.hits,
       hit_ratio, s.stored, s.not_stored, s.errors, us(50), us(90), us(99), us(99.9),
       static_cast<double>(s.lat.max()) / 1000.0, s.lat.mean() / 1000.0, s.bytes_in, s.bytes_out,
       cpu_s, cpu_user_s, cpu_sys_s, window_s > 0 ? cpu_s / window_s : 0.0, conns_lost,
-      o.mode == Mode::kFill ? (fill_ok ? ",\"complete\":true" : ",\"complete\":false") : "");
+      IsBulk(o.mode) ? (fill_ok ? ",\"complete\":true" : ",\"complete\":false") : "");
   return std::string(buf, static_cast<size_t>(std::max(0, std::min<int>(n, sizeof buf - 1))));
+}
+
+// Server counters reported as the change over a window, and levels reported as their value at
+// its end.
+constexpr const char* kServerCounters[] = {"evictions",
+                                           "slabs_moved",
+                                           "get_hits",
+                                           "get_misses",
+                                           "total_items",
+                                           "reclaimed",
+                                           "evicted_unfetched",
+                                           "slab_reassign_rescues",
+                                           "slab_reassign_evictions_nomem",
+                                           "slab_reassign_inline_reclaim",
+                                           "slab_reassign_busy_items"};
+constexpr const char* kServerLevels[] = {"curr_items", "bytes", "slab_global_page_pool",
+                                         "total_malloced"};
+
+std::string Fmt(const char* fmt, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, fmt, v);
+  return b;
+}
+
+// ,"srv":{...},"pages":{"<chunk_size>":pages,...} for the span between two snapshots.
+std::string ServerJson(const ServerSnapshot& a, const ServerSnapshot& b) {
+  if (!a.ok || !b.ok) return ",\"srv\":null";
+  std::string out = ",\"srv\":{";
+  bool first = true;
+  auto field = [&](const char* name, uint64_t v) {
+    out += first ? "\"" : ",\"";
+    out += name;
+    out += "\":" + std::to_string(v);
+    first = false;
+  };
+  for (const char* name : kServerCounters) {
+    auto ia = a.stats.find(name);
+    auto ib = b.stats.find(name);
+    if (ia != a.stats.end() && ib != b.stats.end()) field(name, ib->second - ia->second);
+  }
+  for (const char* name : kServerLevels) {
+    auto ib = b.stats.find(name);
+    if (ib != b.stats.end()) field(name, ib->second);
+  }
+  if (auto ib = b.stats.find("slabs_moved"); ib != b.stats.end()) {
+    field("slabs_moved_total", ib->second);
+  }
+  out += "},\"pages\":{";
+  first = true;
+  for (const auto& [chunk, pages] : b.pages) {
+    if (pages == 0) continue;
+    out += (first ? "\"" : ",\"") + std::to_string(chunk) + "\":" + std::to_string(pages);
+    first = false;
+  }
+  out += "}";
+  return out;
+}
+
+// get_* and set_* percentiles (µs); set_* only when there were sets.
+std::string LatencyJson(const Stats& s) {
+  std::string out;
+  auto add = [&](const char* name, const Histogram& h) {
+    out += std::string(",\"") + name + "_p50_us\":" + Fmt("%.1f", h.Percentile(50) / 1000.0) +
+           ",\"" + name + "_p99_us\":" + Fmt("%.1f", h.Percentile(99) / 1000.0) + ",\"" + name +
+           "_max_us\":" + Fmt("%.1f", static_cast<double>(h.max()) / 1000.0);
+  };
+  add("get", s.get_lat);
+  if (s.set_lat.count() > 0) add("set", s.set_lat);
+  return out;
+}
+
+// The fields beyond the basic ones: get latency, server figures, page moves, intervals.
+std::string ExtraJson(const Options& o, const Stats& total, const std::vector<Stats>& intervals,
+                      const std::vector<ServerSnapshot>& snaps,
+                      const mcd_bench::ReassignCounts* reassign) {
+  std::string out = LatencyJson(total);
+  if (o.mode == Mode::kDelete) out += ",\"deletes\":" + std::to_string(total.deletes);
+  if (o.server_stats && snaps.size() >= 2) out += ServerJson(snaps.front(), snaps.back());
+  if (reassign != nullptr) {
+    out += ",\"reassign_ok\":" + std::to_string(reassign->ok) +
+           ",\"reassign_busy\":" + std::to_string(reassign->busy) +
+           ",\"reassign_other\":" + std::to_string(reassign->other);
+  }
+  if (o.interval > 0) {
+    out += ",\"windows\":[";
+    for (size_t i = 0; i < intervals.size(); ++i) {
+      const Stats& s = intervals[i];
+      const double win_s = std::min(o.interval, o.duration - o.interval * static_cast<double>(i));
+      const double hit_ratio =
+          s.get_keys ? static_cast<double>(s.hits) / static_cast<double>(s.get_keys) : 0.0;
+      out += i ? ",{" : "{";
+      out += "\"window\":" + std::to_string(i + 1) +
+             ",\"end_s\":" + Fmt("%.1f", o.interval * static_cast<double>(i) + win_s) +
+             ",\"ops_per_s\":" +
+             Fmt("%.1f", win_s > 0 ? static_cast<double>(s.requests) / win_s : 0.0) +
+             ",\"gets\":" + std::to_string(s.gets) + ",\"sets\":" + std::to_string(s.sets) +
+             ",\"hits\":" + std::to_string(s.hits) + ",\"hit_ratio\":" + Fmt("%.5f", hit_ratio) +
+             ",\"errors\":" + std::to_string(s.errors) + LatencyJson(s);
+      if (o.server_stats && i + 1 < snaps.size()) out += ServerJson(snaps[i], snaps[i + 1]);
+      out += "}";
+    }
+    out += "]";
+  }
+  return out;
 }
 
 void CpuTimes(double* user, double* sys) {
@@ -866,25 +1130,39 @@ int main(int argc, char** argv) {
 
   Shared sh;
   std::vector<std::unique_ptr<Worker>> workers;
-  const uint64_t fill_total = o.mode == Mode::kFill ? o.keys : 0;
+  const uint64_t fill_total = IsBulk(o.mode) ? o.count : 0;
   int conn_base = 0;
   for (int t = 0; t < o.threads; ++t) {
     int nc = o.conns / o.threads + (t < o.conns % o.threads ? 1 : 0);
-    uint64_t lo = fill_total * static_cast<uint64_t>(conn_base) / static_cast<uint64_t>(o.conns);
-    uint64_t hi =
-        fill_total * static_cast<uint64_t>(conn_base + nc) / static_cast<uint64_t>(o.conns);
+    uint64_t lo =
+        o.first + fill_total * static_cast<uint64_t>(conn_base) / static_cast<uint64_t>(o.conns);
+    uint64_t hi = o.first + fill_total * static_cast<uint64_t>(conn_base + nc) /
+                                static_cast<uint64_t>(o.conns);
     workers.push_back(std::make_unique<Worker>(o, w, sh, t, nc, lo, hi));
     conn_base += nc;
     if (!workers.back()->Connect()) return 1;
   }
+  ControlConn stats_conn;
+  ControlConn reassign_conn;
+  if (o.server_stats && !stats_conn.Connect(o.host, o.port)) return 1;
+  if (o.reassign_src >= 0 && !reassign_conn.Connect(o.host, o.port)) return 1;
+  std::FILE* stats_log = nullptr;
+  if (!o.stats_log.empty()) {
+    stats_log = std::fopen(o.stats_log.c_str(), "a");
+    if (stats_log == nullptr) {
+      std::fprintf(stderr, "mcd_loadgen: --stats-log %s: ", o.stats_log.c_str());
+      std::perror("fopen");
+      return 1;
+    }
+  }
 
   sh.start_ns = NowNs();
   sh.measure_ns = sh.start_ns + static_cast<uint64_t>(o.warmup * 1e9);
-  sh.end_ns = o.mode == Mode::kFill ? sh.start_ns + static_cast<uint64_t>(o.timeout * 1e9)
-                                    : sh.measure_ns + static_cast<uint64_t>(o.duration * 1e9);
+  sh.end_ns = IsBulk(o.mode) ? sh.start_ns + static_cast<uint64_t>(o.timeout * 1e9)
+                             : sh.measure_ns + static_cast<uint64_t>(o.duration * 1e9);
 
   double u0 = 0, s0 = 0;
-  if (o.mode == Mode::kFill || o.warmup <= 0) CpuTimes(&u0, &s0);
+  if (IsBulk(o.mode) || o.warmup <= 0) CpuTimes(&u0, &s0);
 
   std::vector<std::thread> threads;
   for (int t = 1; t < o.threads; ++t)
@@ -903,8 +1181,35 @@ int main(int argc, char** argv) {
       CpuTimes(&u0, &s0);
     });
   }
+  // Server snapshots at the start of the measurement, at each interval's end, and at its end.
+  std::vector<ServerSnapshot> snaps;
+  if (o.server_stats) {
+    threads.emplace_back([&] {
+      std::vector<uint64_t> at{sh.measure_ns};
+      for (size_t k = 1; k < o.NumWindows(); ++k) {
+        at.push_back(sh.measure_ns +
+                     static_cast<uint64_t>(o.interval * 1e9 * static_cast<double>(k)));
+      }
+      at.push_back(sh.end_ns);
+      for (size_t k = 0; k < at.size(); ++k) {
+        mcd_bench::SleepUntilNs(at[k]);
+        char label[96];
+        std::snprintf(label, sizeof label, "snapshot %zu t=%.1fs", k,
+                      static_cast<double>(NowNs() - sh.measure_ns) / 1e9);
+        snaps.push_back(mcd_bench::TakeSnapshot(stats_conn, stats_log, label));
+      }
+    });
+  }
+  mcd_bench::ReassignCounts reassign;
+  if (o.reassign_src >= 0) {
+    threads.emplace_back([&] {
+      mcd_bench::ReassignLoop(reassign_conn, o.reassign_src, o.reassign_dst, o.reassign_rate,
+                              sh.end_ns, &reassign);
+    });
+  }
   workers[0]->Run();
   for (auto& th : threads) th.join();
+  if (stats_log != nullptr) std::fclose(stats_log);
   double u1 = 0, s1 = 0;
   CpuTimes(&u1, &s1);
 
@@ -921,17 +1226,29 @@ int main(int argc, char** argv) {
       rate += static_cast<double>(wk->stats.requests) / win;
       key_rate += static_cast<double>(wk->stats.get_keys) / win;
     }
-    if (o.mode == Mode::kFill && !wk->fill_complete) fill_ok = false;
+    if (IsBulk(o.mode) && !wk->fill_complete) fill_ok = false;
   }
-  if (o.mode == Mode::kFill) {
-    fill_ok = fill_ok && total.stored == o.keys;
+  if (IsBulk(o.mode)) {
+    fill_ok = fill_ok && (o.mode == Mode::kFill ? total.stored : total.deletes) == o.count;
     key_rate = 0;
+  }
+  std::vector<Stats> intervals(o.NumWindows());
+  for (auto& wk : workers) {
+    for (size_t i = 0; i < wk->intervals.size() && i < intervals.size(); ++i) {
+      intervals[i].Merge(wk->intervals[i]);
+    }
   }
   std::string line = Json(o, total, window_s, rate, key_rate, fill_ok, conns_lost,
                           (u1 - u0) + (s1 - s0), u1 - u0, s1 - s0);
+  line += ExtraJson(o, total, intervals, snaps, o.reassign_src >= 0 ? &reassign : nullptr);
+  line += "}";
+  if (o.reassign_src >= 0 && reassign.other > 0) {
+    std::fprintf(stderr, "mcd_loadgen: %" PRIu64 " reassign requests refused, last: %s\n",
+                 reassign.other, reassign.last_other.c_str());
+  }
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
-  if (o.mode == Mode::kFill && !fill_ok) return 1;
+  if (IsBulk(o.mode) && !fill_ok) return 1;
   if (total.requests == 0 || conns_lost > 0) return 1;
   return 0;
 }

@@ -3,8 +3,12 @@
 #
 #   bench/run.sh [--quick] [--compare-self] [--rounds N] [--duration S] [--warmup S]
 #                [--scenarios getset,multiget,pipeline,memory] [--order abba|abab]
-#                [--out DIR]
+#                [--out DIR] [SCENARIO[,SCENARIO...]]
 #   bench/run.sh --summary DIR/results.jsonl [--compare-self]   (re-print a table)
+#
+# Scenarios: getset, multiget, pipeline, memory (the default set); shift (size shift at
+# -m 64, hit ratio per 10 s window, ~4 min) and movelat (get latency while pages move,
+# ~2.5 min) run only when named: `bench/run.sh shift`, `bench/run.sh shift,movelat`.
 #
 # Environment:
 #   MCD_BIN        mcd daemon          (default: <repo>/build/memcached)
@@ -12,6 +16,8 @@
 #   LOADGEN        mcd_loadgen binary  (default: <repo>/build-bench/bench/mcd_loadgen,
 #                                       then <repo>/build/bench/mcd_loadgen)
 #   SERVER_ARGS    common server args  (default: "-t 2 -m 1024 -c 4096 -l 127.0.0.1")
+#   MOVER_ARGS     server args of shift (default: "-t 2 -m 64 -l 127.0.0.1")
+#   MOVELAT_GET_RATIO  share of gets in movelat (default 1: gets only; e.g. 0.9 adds sets)
 #
 # Nothing is built here. Build the load generator first, e.g.
 #   cmake -S . -B build-bench && cmake --build build-bench --target mcd_loadgen
@@ -25,6 +31,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MCD_BIN=${MCD_BIN:-$REPO/build/memcached}
 MEMCACHED_BIN=${MEMCACHED_BIN:-/usr/bin/memcached}
 SERVER_ARGS=${SERVER_ARGS:--t 2 -m 1024 -c 4096 -l 127.0.0.1}
+MOVER_ARGS=${MOVER_ARGS:--t 2 -m 64 -l 127.0.0.1}
 
 QUICK=0
 SELF=0
@@ -35,11 +42,21 @@ SCENARIOS="getset,multiget,pipeline,memory"
 OUT=""
 ORDER=abba
 SUMMARY_ONLY=""
+SCENARIOS_SET=""
+ROUNDS_SET=""
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
-# summarize RESULTS.jsonl SELF(0|1) SCENARIOS — print the table and PASS/MISS lines.
+# summarize RESULTS.jsonl SELF(0|1) SCENARIOS — print the tables and PASS/MISS lines.
 summarize() {
+  if [[ ",$3," =~ ,(getset|multiget|pipeline|memory), ]]; then summarize_load "$@"; fi
+  if [[ ",$3," =~ ,(shift|movelat), ]]; then
+    python3 "$(dirname "${BASH_SOURCE[0]}")/mover_summary.py" "$1" "$3" "$2"
+  fi
+}
+
+# summarize_load RESULTS.jsonl SELF(0|1) SCENARIOS — getset, multiget, pipeline and memory.
+summarize_load() {
   python3 - "$1" "$2" "$3" <<'PY' 
 import json, statistics, sys
 
@@ -160,27 +177,34 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --compare-self) SELF=1 ;;
-    --rounds) ROUNDS=$2; shift ;;
+    --rounds) ROUNDS=$2; ROUNDS_SET=$2; shift ;;
     --duration) DURATION=$2; shift ;;
     --warmup) WARMUP=$2; shift ;;
-    --scenarios) SCENARIOS=$2; shift ;;
+    --scenarios) SCENARIOS=$2; SCENARIOS_SET=1; shift ;;
     --out) OUT=$2; shift ;;
     --order) ORDER=$2; shift ;;
     --summary) SUMMARY_ONLY=$2; shift ;;
     -h|--help) usage 0 ;;
-    *) echo "run.sh: unknown argument: $1" >&2; usage 2 ;;
+    -*) echo "run.sh: unknown argument: $1" >&2; usage 2 ;;
+    *) SCENARIOS=$1; SCENARIOS_SET=1 ;;
   esac
   shift
 done
 
 if [ -n "$SUMMARY_ONLY" ]; then
+  # Without scenario names, summarize the scenarios the file holds.
+  [ -n "$SCENARIOS_SET" ] ||
+    SCENARIOS=$(jq -r .scenario "$SUMMARY_ONLY" | sort -u | paste -sd, -)
   summarize "$SUMMARY_ONLY" "$SELF" "$SCENARIOS"
   exit 0
 fi
+# shift: rounds, 10 s windows per server and round; movelat: rounds and phase length.
 if [ "$QUICK" = 1 ]; then
   ROUNDS=${ROUNDS:-2}; DURATION=${DURATION:-4}; WARMUP=${WARMUP:-1}; MEM_ROUNDS=1
+  SHIFT_ROUNDS=${ROUNDS_SET:-1}; SHIFT_WINDOWS=3; MOVELAT_ROUNDS=${ROUNDS_SET:-1}; MOVELAT_S=4
 else
   ROUNDS=${ROUNDS:-5}; DURATION=${DURATION:-10}; WARMUP=${WARMUP:-2}; MEM_ROUNDS=2
+  SHIFT_ROUNDS=${ROUNDS_SET:-1}; SHIFT_WINDOWS=7; MOVELAT_ROUNDS=${ROUNDS_SET:-3}; MOVELAT_S=10
 fi
 [ "$SELF" = 1 ] && MCD_BIN=$MEMCACHED_BIN
 case "$ORDER" in abba|abab) ;; *) echo "run.sh: --order must be abba or abab" >&2; exit 2 ;; esac
@@ -197,6 +221,25 @@ KEYS=100000
 KEY_SIZE=14
 VALUE_SIZE=100
 MEM_ITEMS=1000000
+# shift: fill with 100 B values (600,000 keys overflow -m 64 by ~60%), then read through 4 KB
+# values of 100,000 new keys under Zipf(0.99) popularity.
+SHIFT_FILL_KEYS=600000
+SHIFT_KEYS=100000
+SHIFT_ZIPF=0.99
+SHIFT_VALUE=4096
+SHIFT_INTERVAL=10
+# The shift starts at this server uptime (s), after the fill: the automove window (30 s) is then
+# full, as in a cache that has run for a while, and a slower fill does not delay or advance the
+# first page move relative to the shifted traffic.
+SHIFT_START=40
+# movelat: a hot set of 250,000 items of 1,000 B, read uniformly by 10 connections, spread over
+# ~850 pages of which two thirds of the chunks are free; 15 pages a second move to the pool.
+MOVELAT_HOT=250000
+MOVELAT_VALUE=1000
+MOVELAT_CONNS=10
+MOVELAT_RATE=15
+# Share of gets in movelat's requests (the rest are sets of hot keys, which allocate in class A).
+MOVELAT_GET_RATIO=${MOVELAT_GET_RATIO:-1}
 
 if [ -z "${LOADGEN:-}" ]; then
   for c in "$REPO/build-bench/bench/mcd_loadgen" "$REPO/build/bench/mcd_loadgen"; do
@@ -248,14 +291,14 @@ mc_cmd() {
 }
 mc_stat() { mc_cmd "$1" stats | awk -v k="$2" '$1=="STAT" && $2==k {print $3}'; }
 
-# start_server NAME BIN -> sets SRV_PID, SRV_PORT
+# start_server NAME BIN [ARGS] -> sets SRV_PID, SRV_PORT (ARGS: default $SERVER_ARGS)
 start_server() {
-  local name=$1 bin=$2 attempt port pid i lpid
+  local name=$1 bin=$2 args=${3:-$SERVER_ARGS} attempt port pid i lpid
   for attempt in 1 2 3 4 5 6 7 8; do
     port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
     port_free "$port" || continue
     # shellcheck disable=SC2086
-    "$bin" $SERVER_ARGS -p "$port" "${USER_ARGS[@]}" >>"$OUT/$name.log" 2>&1 &
+    "$bin" $args -p "$port" "${USER_ARGS[@]}" >>"$OUT/$name.log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
     for i in $(seq 1 100); do
@@ -388,6 +431,113 @@ run_memory() {
   done
 }
 
+# fill_keys PORT NAME COUNT VALUE_SIZE PREFIX — store COUNT keys once, or die. Sets FILL_ERRORS.
+# A server that is evicting may answer a few sets with SERVER_ERROR out of memory (memcached
+# 1.6.18 does when its LRU tails are busy); up to 1% of them are tolerated.
+fill_keys() {
+  local out
+  out=$("$LOADGEN" --port "$1" --mode fill --count "$3" --key-size "$KEY_SIZE" --value-size "$4" \
+        --key-prefix "$5" --conns "$CONNS" --depth 64 --timeout 120 2>>"$OUT/loadgen.err")
+  FILL_ERRORS=$(printf '%s' "$out" | jq -r 'if .requests == .stored + .errors and .conns_lost == 0
+                                              then .errors else "bad" end' 2>/dev/null)
+  [[ "$FILL_ERRORS" =~ ^[0-9]+$ ]] && [ $(( FILL_ERRORS * 100 )) -le "$3" ] ||
+    die "fill of $2 ($3 x $4 B) failed: $out"
+  [ "$FILL_ERRORS" = 0 ] || echo "   note: $2 answered $FILL_ERRORS of $3 fill sets with an error" >&2
+}
+
+# shift: per round and server (one after the other): a fresh server with $MOVER_ARGS is filled
+# with 100 B values past its memory, then read through with 4 KB values of new keys under Zipf
+# popularity for SHIFT_WINDOWS windows of 10 s, with the server's counters at each window's end.
+run_shift() {
+  local r name bin out ev t_start wait_s t0 t1
+  for r in $(seq 1 "$SHIFT_ROUNDS"); do
+    for name in $(round_order "$r"); do
+      bin=$MCD_BIN; [ "$name" = memcached ] && bin=$MEMCACHED_BIN
+      echo "== shift round $r: $name: $SHIFT_FILL_KEYS x $VALUE_SIZE B, then $SHIFT_VALUE B" \
+           "read-through, $SHIFT_WINDOWS x ${SHIFT_INTERVAL}s" >&2
+      start_server "$name" "$bin" "$MOVER_ARGS"
+      t_start=$(date +%s%N)
+      fill_keys "$SRV_PORT" "$name" "$SHIFT_FILL_KEYS" "$VALUE_SIZE" key:
+      ev=$(mc_stat "$SRV_PORT" evictions)
+      [ "${ev:-0}" -gt 0 ] || echo "run.sh: WARNING: $name evicted nothing during the fill" >&2
+      wait_s=$(awk -v a="$t_start" -v b="$(date +%s%N)" -v s="$SHIFT_START" \
+               'BEGIN { w = s - (b - a) / 1e9; printf "%.2f", (w > 0 ? w : 0) }')
+      echo "   filled in $(awk -v a="$t_start" -v b="$(date +%s%N)" 'BEGIN{printf "%.1f", (b-a)/1e9}')s" \
+           "($ev evictions); shift starts at ${SHIFT_START}s uptime" >&2
+      [ "$wait_s" = 0.00 ] && echo "run.sh: WARNING: $name took longer than ${SHIFT_START}s to fill" >&2
+      sleep "$wait_s"
+      t0=$(cpu_ticks "$SRV_PID")
+      out=$("$LOADGEN" --port "$SRV_PORT" --mode readthrough --key-prefix zipf: --keys "$SHIFT_KEYS" \
+            --zipf "$SHIFT_ZIPF" --key-size "$KEY_SIZE" --value-size "$SHIFT_VALUE" --conns "$CONNS" \
+            --warmup 0 --duration $(( SHIFT_WINDOWS * SHIFT_INTERVAL )) --interval "$SHIFT_INTERVAL" \
+            --server-stats --stats-log "$OUT/shift-$name-r$r.stats" --seed "$r" 2>>"$OUT/loadgen.err")
+      t1=$(cpu_ticks "$SRV_PID")
+      kill -0 "$SRV_PID" 2>/dev/null || echo "run.sh: WARNING: $name (shift) is no longer running" >&2
+      record "$name" shift "$r" "{\"fill_evictions\": ${ev:-0}, \"fill_errors\": $FILL_ERRORS, \"server_cpu_s\": $(awk -v a="$t0" -v b="$t1" -v h="$CLK_TCK" 'BEGIN{printf "%.3f", (b-a)/h}')}" "$out"
+      printf '%s' "$out" | jq -r '.windows[] | "   \(.end_s)s hit=\(.hit_ratio) evictions=\(.srv.evictions)" +
+        " slabs_moved=\(.srv.slabs_moved_total) get_p99=\(.get_p99_us)us pages=\(.pages|tostring)"' >&2
+      stop_server "$SRV_PID" "$SRV_LAUNCH_PID"
+    done
+  done
+}
+
+# biggest_class PORT — the id of the slab class holding the most pages.
+biggest_class() {
+  mc_cmd "$1" "stats slabs" | awk '
+    $1 == "STAT" && split($2, f, ":") == 2 && f[2] == "total_pages" && $3 > best { best = $3; id = f[1] }
+    END { print id }'
+}
+
+# movelat: both servers up ($SERVER_ARGS) with automove off, each holding a hot set of
+# MOVELAT_HOT items of MOVELAT_VALUE bytes spread over the pages of one class A, two thirds of
+# whose chunks are free (filled with 3x the keys, then the other two thirds deleted). Per round and
+# server: gets on the hot set with no page moving (idle), and while `slabs reassign A 0` moves
+# MOVELAT_RATE pages a second out of A (moving): each move rescues the page's live items into free
+# chunks of A. Phases in ABBA order.
+run_movelat() {
+  local r name bin pid port out phase cls ev t0 t1
+  local -A P PORT L CLS
+  echo "== movelat: starting servers, $MOVELAT_HOT hot items of $MOVELAT_VALUE B" >&2
+  for name in mcd memcached; do
+    bin=$MCD_BIN; [ "$name" = memcached ] && bin=$MEMCACHED_BIN
+    start_server "$name" "$bin"
+    P[$name]=$SRV_PID; PORT[$name]=$SRV_PORT; L[$name]=$SRV_LAUNCH_PID
+    [ "$(mc_cmd "$SRV_PORT" "slabs automove 0" | head -1)" = OK ] ||
+      die "$name refused 'slabs automove 0'"
+    fill_keys "$SRV_PORT" "$name" $(( 3 * MOVELAT_HOT )) "$MOVELAT_VALUE" key:
+    out=$("$LOADGEN" --port "$SRV_PORT" --mode delete --first "$MOVELAT_HOT" \
+          --count $(( 2 * MOVELAT_HOT )) --key-size "$KEY_SIZE" --conns "$CONNS" --timeout 120 \
+          2>>"$OUT/loadgen.err") || die "delete on $name failed: $out"
+    ev=$(mc_stat "$SRV_PORT" evictions)
+    [ "${ev:-1}" = 0 ] || echo "run.sh: WARNING: $name evicted ${ev:-?} items while filling" >&2
+    cls=$(biggest_class "$SRV_PORT")
+    [[ "$cls" =~ ^[0-9]+$ ]] || die "$name: no slab class found ($cls)"
+    CLS[$name]=$cls
+    echo "   $name: hot set in class $cls," \
+         "$(mc_cmd "$SRV_PORT" "stats slabs" | awk -v c="$cls:" 'index($2, c) == 1 && $2 ~ /total_pages|free_chunks$|used_chunks/ {printf "%s ", $2 "=" $3}')" >&2
+  done
+  for r in $(seq 1 "$MOVELAT_ROUNDS"); do
+    for name in $(round_order "$r"); do
+      pid=${P[$name]}; port=${PORT[$name]}
+      for phase in $( [ $(( r % 2 )) = 1 ] && echo "idle moving" || echo "moving idle"); do
+        local extra=()
+        [ "$phase" = moving ] && extra=(--reassign "${CLS[$name]},0" --reassign-rate "$MOVELAT_RATE")
+        t0=$(cpu_ticks "$pid")
+        out=$("$LOADGEN" --port "$port" --mode getset --ratio "$MOVELAT_GET_RATIO" \
+              --keys "$MOVELAT_HOT" --key-size "$KEY_SIZE" --value-size "$MOVELAT_VALUE" --conns "$MOVELAT_CONNS" --duration "$MOVELAT_S" --warmup 1 \
+              --server-stats --seed "$r" "${extra[@]}" 2>>"$OUT/loadgen.err")
+        t1=$(cpu_ticks "$pid")
+        kill -0 "$pid" 2>/dev/null || echo "run.sh: WARNING: $name (movelat) is no longer running" >&2
+        record "$name" movelat "$r" "{\"phase\": \"$phase\", \"class\": ${CLS[$name]}, \"server_cpu_s\": $(awk -v a="$t0" -v b="$t1" -v h="$CLK_TCK" 'BEGIN{printf "%.3f", (b-a)/h}')}" "$out"
+        printf '   round %d %-9s %-6s %s\n' "$r" "$name" "$phase" \
+          "$(printf '%s' "$out" | jq -r '"gets/s=\(.ops_per_s|floor) p50=\(.get_p50_us)us p99=\(.get_p99_us)us max=\(.get_max_us)us hit=\(.hit_ratio) moved=\(.srv.slabs_moved) rescues=\(.srv.slab_reassign_rescues)"' 2>/dev/null)" >&2
+      done
+    done
+  done
+  stop_server "${P[mcd]}" "${L[mcd]}"
+  stop_server "${P[memcached]}" "${L[memcached]}"
+}
+
 {
   echo "mcd benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "host: $(uname -srm), $(nproc) CPUs, load avg $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -395,6 +545,8 @@ run_memory() {
   echo "memcached: $MEMCACHED_BIN ($("$MEMCACHED_BIN" -V 2>/dev/null))"
   [ "$SELF" = 1 ] && echo "NOTE: --compare-self: both sides are $MEMCACHED_BIN (noise baseline)"
   echo "server args: $SERVER_ARGS -p <port> ${USER_ARGS[*]}"
+  [[ ",$SCENARIOS," =~ ,shift, ]] &&
+    echo "shift server args: $MOVER_ARGS -p <port> ${USER_ARGS[*]}"
   echo "order=$ORDER rounds=$ROUNDS duration=${DURATION}s warmup=${WARMUP}s conns=$CONNS keys=$KEYS key_size=$KEY_SIZE value_size=$VALUE_SIZE"
 } | tee "$OUT/header.txt" >&2
 
@@ -404,6 +556,8 @@ for sc in "${SC_LIST[@]}"; do
   case "$sc" in
     getset|multiget|pipeline) run_load_scenario "$sc" ;;
     memory) run_memory ;;
+    shift) run_shift ;;
+    movelat) run_movelat ;;
     *) die "unknown scenario: $sc" ;;
   esac
 done
