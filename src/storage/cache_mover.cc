@@ -230,7 +230,10 @@ bool Cache::Impl::MoveStep() {
 Cache::Impl::Evacuation Cache::Impl::EvacuateLocked(int cls, Item* chunk, RelTime now,
                                                     Item** deferred) {
   const uint8_t cf = chunk->flags();
-  if ((cf & kItemFree) != 0) return Evacuation::kDone;
+  if ((cf & kItemFree) != 0) {
+    slab.ForgetFreeLocked(cls, chunk);
+    return Evacuation::kDone;
+  }
   const bool data_chunk = (cf & kItemChunkData) != 0;
   Item* it = data_chunk ? chunk->h_next : chunk;
   if (it == nullptr) return Evacuation::kBusy;

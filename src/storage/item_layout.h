@@ -34,7 +34,8 @@
 // Data chunks carry kChunkData so that dumps and size scans skip them; the eviction sweep treats
 // a data chunk as a stand-in for its owner (h_next), so it can evict large items from any class.
 //
-// A free chunk (on its class's free list) has kFree set and is linked through h_next.
+// A free chunk has kFree set; on its class's free list it also has kFreeListed and is linked
+// through h_next (next) and cas (previous, as an address), so a chunk leaves the list in O(1).
 //
 // Which fields change, and under what protection:
 //   h_next        stripe lock of the item's hash bucket (or the class lock while on a free list;
@@ -69,6 +70,8 @@ inline constexpr uint8_t kItemChunked = 1 << 3;  // value lives in data chunks
 inline constexpr uint8_t kItemChunkData = 1 << 4;  // this chunk is a data chunk of a chunked item
 inline constexpr uint8_t kItemFree = 1 << 5;       // chunk is on its class's free list
 inline constexpr uint8_t kItemNoCas = 1 << 6;      // cas disabled (-C): report 0
+// A free chunk on its class's free list (a free chunk of a page being moved is not on it).
+inline constexpr uint8_t kItemFreeListed = 1 << 7;
 
 // Segments of memcached's segmented LRU, kept by the per-class CLOCK (see cache_memory.cc):
 // Item::lru holds one of these.

@@ -253,12 +253,43 @@ uint32_t SlabAllocator::GrabPageLocked(int id) {
   return page;
 }
 
+void SlabAllocator::PushFreeLocked(SlabClass& c, Item* it) {
+  std::atomic_ref<uint8_t>(it->it_flags).store(kItemFree | kItemFreeListed);
+  it->h_next = c.free_head;
+  it->cas = 0;
+  if (c.free_head != nullptr) c.free_head->cas = reinterpret_cast<uintptr_t>(it);
+  c.free_head = it;
+  ++c.free_count;
+}
+
+void SlabAllocator::UnlinkFreeLocked(SlabClass& c, Item* it) {
+  Item* prev = reinterpret_cast<Item*>(static_cast<uintptr_t>(it->cas));
+  Item* next = it->h_next;
+  if (prev != nullptr) {
+    prev->h_next = next;
+  } else {
+    c.free_head = next;
+  }
+  if (next != nullptr) next->cas = reinterpret_cast<uintptr_t>(prev);
+  std::atomic_ref<uint8_t>(it->it_flags).store(kItemFree);
+  --c.free_count;
+}
+
+void SlabAllocator::ForgetFreeLocked(int id, void* chunk) {
+  Item* it = static_cast<Item*>(chunk);
+  if ((it->flags() & kItemFreeListed) != 0) UnlinkFreeLocked(classes_[id], it);
+}
+
 void* SlabAllocator::TakeChunkLocked(int id, bool may_grow) {
   SlabClass& c = classes_[id];
   Item* it = c.free_head;
+  // Free chunks of the page being moved leave the list lazily, here or when the mover meets them.
+  while (it != nullptr && c.moving_page != kNoPage && PageOf(it) == c.moving_page) {
+    UnlinkFreeLocked(c, it);
+    it = c.free_head;
+  }
   if (it != nullptr) {
-    c.free_head = it->h_next;
-    --c.free_count;
+    UnlinkFreeLocked(c, it);
   } else {
     if (c.last_page == kNoPage || c.carved == c.perslab || c.last_page == c.moving_page) {
       if (!may_grow || GrabPageLocked(id) == kNoPage) return nullptr;
@@ -268,6 +299,7 @@ void* SlabAllocator::TakeChunkLocked(int id, bool may_grow) {
     ++c.carved;
   }
   it->h_next = nullptr;
+  it->cas = 0;
   std::atomic_ref<uint8_t>(it->it_flags).store(0);
   ++c.used_chunks;
   return it;
@@ -276,15 +308,12 @@ void* SlabAllocator::TakeChunkLocked(int id, bool may_grow) {
 void SlabAllocator::ReturnChunkLocked(int id, void* chunk) {
   SlabClass& c = classes_[id];
   Item* it = static_cast<Item*>(chunk);
-  std::atomic_ref<uint8_t>(it->it_flags).store(kItemFree);
+  --c.used_chunks;
   if (c.moving_page != kNoPage && PageOf(chunk) == c.moving_page) {
-    --c.used_chunks;  // the mover collects it with the page
+    std::atomic_ref<uint8_t>(it->it_flags).store(kItemFree);  // the mover collects it
     return;
   }
-  it->h_next = c.free_head;
-  c.free_head = it;
-  ++c.free_count;
-  --c.used_chunks;
+  PushFreeLocked(c, it);
 }
 
 uint64_t SlabAllocator::CarvedChunksLocked(int id) const {
@@ -327,17 +356,8 @@ uint32_t SlabAllocator::BeginMoveLocked(int id) {
     }
     c.carved = c.perslab;
   }
-  // Unlink the page's free chunks from the free list.
-  Item** link = &c.free_head;
-  while (*link != nullptr) {
-    Item* it = *link;
-    if (PageOf(it) == page) {
-      *link = it->h_next;
-      --c.free_count;
-    } else {
-      link = &it->h_next;
-    }
-  }
+  // The page's free chunks leave the free list lazily (ForgetFreeLocked as the mover meets them,
+  // or TakeChunkLocked when one reaches the head): no walk of the whole list under the lock.
   return page;
 }
 
@@ -404,13 +424,8 @@ void SlabAllocator::AdoptPageLocked(int id, uint32_t page) {
     c.crawl = ChunkCursor{page, 0};
   }
   ++c.npages;
-  for (uint32_t k = c.perslab; k-- > 0;) {
-    Item* it = reinterpret_cast<Item*>(ChunkAt(id, page, k));
-    std::atomic_ref<uint8_t>(it->it_flags).store(kItemFree);
-    it->h_next = c.free_head;
-    c.free_head = it;
-    ++c.free_count;
-  }
+  for (uint32_t k = c.perslab; k-- > 0;)
+    PushFreeLocked(c, reinterpret_cast<Item*>(ChunkAt(id, page, k)));
 }
 
 uint64_t SlabAllocator::PoolPages() const { return pool_size_.load(std::memory_order_relaxed); }

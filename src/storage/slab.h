@@ -35,8 +35,9 @@
 // slab_chunk_max. At most kMaxClasses classes, ids 1..N (0 = none).
 //
 // Within a class, chunks are handed out from the free list first, then carved lazily from the
-// class's newest page, then from a new page. Free chunks carry kItemFree and are linked through
-// Item::h_next.
+// class's newest page, then from a new page. Free chunks carry kItemFree; those on the free list
+// also kItemFreeListed, doubly linked through Item::h_next and Item::cas (the previous chunk's
+// address), so that any chunk leaves the list in O(1).
 //
 // Thread-safety: one mutex per class, no global allocator lock on the chunk path. Methods named
 // *Locked require the class's mutex (Mutex(id)) to be held. ClassOf(), ChunkSize() and the other
@@ -118,7 +119,8 @@ struct alignas(64) SlabClass {
   uint64_t free_count = 0;
   uint64_t used_chunks = 0;
   uint64_t mem_requested = 0;
-  // The page being emptied by the page mover, or kNoPage. Its chunks are off the free list, it
+  // The page being emptied by the page mover, or kNoPage. Its free chunks leave the free list as
+  // the mover meets them (or when one reaches the head of the list, never to be handed out), it
   // is not carved any further, and a chunk freed in it is only marked free (see slab mover in
   // cache_mover.cc).
   uint32_t moving_page = kNoPage;
@@ -195,9 +197,13 @@ class SlabAllocator {
   }
   // Returns a chunk to the free list of class id. REQUIRES: Mutex(id) held.
   void ReturnChunkLocked(int id, void* chunk);
+  // Takes a free chunk of the moving page off the free list if it is still on it (the mover
+  // calls this for every free chunk it meets). REQUIRES: Mutex(id) held.
+  void ForgetFreeLocked(int id, void* chunk);
 
   // --- page mover (REQUIRES: Mutex(id) held unless said otherwise) --------------------------
-  // Starts emptying the class's oldest page: it leaves the free list and is carved no further.
+  // Starts emptying the class's oldest page: none of its chunks is handed out any more, and it is
+  // carved no further. O(1) (the page's free chunks leave the free list lazily).
   // Returns the page, or kNoPage if the class has no page (or is already moving one).
   uint32_t BeginMoveLocked(int id);
   // Chunks of the moving page (all of its chunks: the uncarved rest of a newest page is marked
@@ -268,6 +274,9 @@ class SlabAllocator {
   }
 
  private:
+  // The doubly linked free list (next in h_next, previous in cas). REQUIRES: the class's mutex.
+  void PushFreeLocked(SlabClass& c, Item* it);
+  void UnlinkFreeLocked(SlabClass& c, Item* it);
   // Takes a page for class id (the pool's first, then a new one); kNoPage when the limit is
   // reached.
   uint32_t GrabPageLocked(int id);
