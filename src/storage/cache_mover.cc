@@ -36,9 +36,6 @@ namespace {
 
 // Chunks examined per hold of the source class lock.
 constexpr uint32_t kMoveBatch = 64;
-// The crawler's pace: chunks per class per step, and the pause between steps.
-constexpr uint64_t kCrawlBudget = 4096;
-constexpr auto kCrawlPause = std::chrono::milliseconds(2);
 
 }  // namespace
 
@@ -118,7 +115,6 @@ bool Cache::Impl::AutomoveTick(bool* to_pool) {
 void Cache::Impl::MoverLoop() {
   using Clock = std::chrono::steady_clock;
   auto next_tick = Clock::now() + std::chrono::seconds(1);
-  bool crawling = false;
   std::unique_lock<std::mutex> lock(mover_wake_mu);
   while (!mover_stop) {
     lock.unlock();
@@ -132,14 +128,8 @@ void Cache::Impl::MoverLoop() {
       }
       if (stopping.load(std::memory_order_relaxed)) break;
     }
-    // The crawler walks its round in steps between moves (cache_crawler.cc).
-    if (crawling) crawling = CrawlStep(kCrawlBudget);  // (only ever set with lru_crawler)
     const auto now = Clock::now();
     if (now >= next_tick) {
-      if (!crawling && opts.lru_crawler) {
-        StartCrawlRound();
-        crawling = CrawlStep(kCrawlBudget);
-      }
       // Once a second; mode 2 looks for a wanted page every 10 ms; a page given to the pool is
       // followed by the next decision at once.
       bool to_pool = false;
@@ -151,8 +141,7 @@ void Cache::Impl::MoverLoop() {
     }
     lock.lock();
     if (mover_stop) break;
-    mover_wake_cv.wait_until(
-        lock, crawling ? std::min(next_tick, Clock::now() + kCrawlPause) : next_tick);
+    mover_wake_cv.wait_until(lock, next_tick);
   }
 }
 

@@ -141,6 +141,7 @@ void Cache::ResetStats() {
     std::lock_guard<std::mutex> lock(d->slab.Mutex(id));
     d->slab.ClassLocked(id).events = ClassEvents{};
   }
+  d->crawler_starts.store(0, std::memory_order_relaxed);  // lru_crawler_starts, as memcached
 }
 
 }  // namespace mcd::storage
