@@ -530,6 +530,8 @@ class Reader {
     c.slab_sizes = o->ext.slab_sizes;
     c.slab_reassign = o->ext.slab_reassign;
     c.lru_crawler = o->ext.lru_crawler;
+    c.lru_crawler_sleep = static_cast<uint32_t>(o->ext.lru_crawler_sleep);
+    c.lru_crawler_tocrawl = o->ext.lru_crawler_tocrawl;
     c.slab_automove = o->ext.slab_automove;
     c.automove_ratio = o->ext.slab_automove_ratio;
     c.automove_window = o->ext.slab_automove_window;
@@ -537,7 +539,6 @@ class Reader {
     h.idle_timeout = o->ext.idle_timeout;
     h.maxconns_fast = o->ext.maxconns_fast;
     h.slab_reassign = o->ext.slab_reassign;
-    h.lru_crawler = o->ext.lru_crawler;
     h.lru_maintainer = o->ext.lru_maintainer;
     h.temp_lru = o->ext.temp_lru;
     s.idle_timeout = o->ext.idle_timeout;

@@ -457,6 +457,13 @@ ParseResult ParseLine(std::string_view line, Command* out) {
       }
       if (cmd == "verbosity") return ParseVerbosity(rest, out);
       break;
+    case 'l':
+      if (cmd == "lru_crawler") {
+        out->type = CommandType::kLruCrawler;
+        out->args = TrimSpaces(rest);
+        return kResultOk;
+      }
+      break;
     case 'q':
       if (cmd == "quit") {
         out->type = CommandType::kQuit;
@@ -527,6 +534,8 @@ const char* CommandName(CommandType t) {
       return "shutdown";
     case CommandType::kSlabs:
       return "slabs";
+    case CommandType::kLruCrawler:
+      return "lru_crawler";
   }
   return "";
 }
@@ -625,6 +634,7 @@ std::string ComposeCommand(const Command& cmd) {
     case CommandType::kStats:
     case CommandType::kShutdown:
     case CommandType::kSlabs:
+    case CommandType::kLruCrawler:
       if (!cmd.args.empty()) {
         sp();
         s.append(cmd.args);
@@ -636,7 +646,8 @@ std::string ComposeCommand(const Command& cmd) {
   }
   if (cmd.noreply && !IsRetrieval(cmd.type) && cmd.type != CommandType::kVersion &&
       cmd.type != CommandType::kQuit && cmd.type != CommandType::kStats &&
-      cmd.type != CommandType::kShutdown && cmd.type != CommandType::kSlabs) {
+      cmd.type != CommandType::kShutdown && cmd.type != CommandType::kSlabs &&
+      cmd.type != CommandType::kLruCrawler) {
     s.append(" noreply");
   }
   s.append("\r\n");

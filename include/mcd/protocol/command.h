@@ -42,6 +42,8 @@ enum class CommandType : uint8_t {
   kStats,      // stats [args...]
   kShutdown,   // shutdown [graceful]  (enabled by -A, later issue)
   kSlabs,      // slabs reassign <src> <dst> | slabs automove <0|1|2|ratio F> [noreply]
+  // lru_crawler crawl|metadump|mgdump <ids|all|hash> | enable | disable | sleep N | tocrawl N
+  kLruCrawler,
 };
 
 // True for the commands followed by a data block of `bytes` + 2 bytes.
@@ -81,8 +83,8 @@ struct Command {
   int64_t level = 0;        // verbosity
 
   // stats: everything after "stats", without leading and trailing spaces (e.g. "slabs",
-  // "cachedump 1 10"; inner tokens may be separated by several spaces); shutdown and slabs: the
-  // same.
+  // "cachedump 1 10"; inner tokens may be separated by several spaces); shutdown, slabs and
+  // lru_crawler: the same.
   std::string_view args;
 };
 
