@@ -156,7 +156,7 @@ std::vector<std::pair<std::string, std::string>> SettingsStats(const AppOptions&
       {"binding_protocol", protocol},
       {"auth_enabled_sasl", "no"},
       {"auth_enabled_ascii", "no"},
-      {"item_size_max", n(o.cache.page_size)},
+      {"item_size_max", n(o.cache.item_size_max)},
       {"maxconns_fast", YesNo(e.maxconns_fast)},
       {"hashpower_init", n(e.hashpower_init)},
       {"slab_reassign", YesNo(e.slab_reassign)},

@@ -480,10 +480,13 @@ class Reader {
 
     storage::CacheOptions& c = o->cache;
     c.memory_limit = MemoryLimitBytes(FLAGS_memory_limit);
-    c.page_size = static_cast<uint32_t>(ItemSizeBytes(FLAGS_max_item_size));
+    // As memcached 1.6: pages stay 1 MB whatever -I says; items above the largest chunk are
+    // chunked, up to -I.
+    c.page_size = internal::kSlabPageSize;
+    c.item_size_max = static_cast<uint32_t>(ItemSizeBytes(FLAGS_max_item_size));
     c.chunk_min = static_cast<uint32_t>(o->chunk_size);
     c.growth_factor = LenientDouble(FLAGS_slab_growth_factor);
-    if (o->ext.slab_chunk_max_page && c.page_size > internal::kSlabPageSize) {
+    if (o->ext.slab_chunk_max_page && c.item_size_max > internal::kSlabPageSize) {
       // As memcached: with -I above 1 MB the default half-page largest chunk comes back.
       o->ext.slab_chunk_max = internal::kSlabPageSize / 2;
       o->ext.slab_chunk_max_page = false;
@@ -532,6 +535,11 @@ class Reader {
     c.lru_crawler = o->ext.lru_crawler;
     c.lru_crawler_sleep = static_cast<uint32_t>(o->ext.lru_crawler_sleep);
     c.lru_crawler_tocrawl = o->ext.lru_crawler_tocrawl;
+    c.lru_segmented = o->ext.lru_segmented;
+    c.hot_lru_pct = static_cast<uint32_t>(o->ext.hot_lru_pct);
+    c.warm_lru_pct = static_cast<uint32_t>(o->ext.warm_lru_pct);
+    c.temp_lru = o->ext.temp_lru;
+    c.temporary_ttl = o->ext.temporary_ttl;
     c.slab_automove = o->ext.slab_automove;
     c.automove_ratio = o->ext.slab_automove_ratio;
     c.automove_window = o->ext.slab_automove_window;
@@ -557,7 +565,7 @@ class Reader {
 // The checks memcached makes after reading all options (pass 2), in its order.
 bool Validate(const AppOptions& o, unsigned euid, std::string* error, int* code) {
   *code = kExitUsage;
-  const int32_t item_max = static_cast<int32_t>(o.cache.page_size);
+  const int32_t item_max = static_cast<int32_t>(o.cache.item_size_max);
   const uint32_t chunk_max = o.ext.slab_chunk_max;
   if (item_max < 1024) {
     *error = "Item max size cannot be less than 1024 bytes.";

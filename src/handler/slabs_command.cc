@@ -45,8 +45,10 @@ std::string_view ReassignReply(storage::ReassignResult r) {
 }  // namespace
 
 void SlabsCommand(std::string_view args, const SharedContext& ctx, OutBuf* out) {
-  // memcached tokenizes the line; its checks count the tokens after "slabs".
-  std::array<std::string_view, 8> t;
+  // memcached tokenizes the line into at most 23 tokens ("slabs" and 22 more; the rest of a
+  // longer line is left unsplit), and its checks count them. noreply is the last of those 22,
+  // so "slabs automove 1 ... noreply" is silent only if noreply is among the first 22.
+  std::array<std::string_view, 22> t;
   size_t n = 0;
   while (!args.empty() && n < t.size()) {
     const size_t sp = args.find(' ');

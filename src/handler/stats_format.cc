@@ -128,7 +128,7 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
   if (o.slab_reassign) {
     const storage::MoverStats m = ctx.cache->MoverCounters();
     w.Num("slab_reassign_rescues", m.rescues);
-    w.Num("slab_reassign_chunk_rescues", 0);  // chunked items are evicted whole, not rescued
+    w.Num("slab_reassign_chunk_rescues", m.chunk_rescues);
     w.Num("slab_reassign_evictions_nomem", m.evictions_nomem);
     w.Num("slab_reassign_inline_reclaim", m.inline_reclaim);
     w.Num("slab_reassign_busy_items", m.busy_items);
@@ -142,7 +142,7 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
     w.Num("lru_crawler_running", crawler.running ? 1 : 0);
     w.Num("lru_crawler_starts", crawler.starts);
   }
-  if (o.lru_maintainer) zeros({"lru_maintainer_juggles"});
+  if (o.lru_maintainer) w.Num("lru_maintainer_juggles", g.lru_maintainer_juggles);
   zeros({"malloc_fails", "log_worker_dropped", "log_worker_written", "log_watcher_skipped",
          "log_watcher_sent", "log_watchers", "unexpected_napi_ids", "round_robin_fallback"});
   w.Num("bytes", g.bytes);
@@ -158,8 +158,10 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
   w.Num("crawler_items_checked", g.crawler_items_checked);
   zeros({"lrutail_reflocked"});
   if (o.lru_maintainer) {
-    zeros({"moves_to_cold", "moves_to_warm", "moves_within_lru", "direct_reclaims",
-           "lru_bumps_dropped"});
+    w.Num("moves_to_cold", g.moves_to_cold);
+    w.Num("moves_to_warm", g.moves_to_warm);
+    w.Num("moves_within_lru", g.moves_within_lru);
+    zeros({"direct_reclaims", "lru_bumps_dropped"});
   }
   w.End();
 }
@@ -197,13 +199,13 @@ void FormatItemsStats(const SharedContext& ctx, OutBuf* out) {
     if (c.number == 0 && c.evicted == 0 && c.outofmemory == 0) return;
     w.Prefix("items:" + std::to_string(c.id) + ":");
     w.Num("number", c.number);
-    // mcd has one CLOCK per class, no hot/warm/cold segments: everything counts as cold. As in
-    // memcached, the segment lines are printed only with the LRU maintainer option on.
+    // The segments of the per-class CLOCK (docs/compatibility.md C4). As in memcached, the
+    // segment lines are printed only with the LRU maintainer option on.
     if (lru) {
-      w.Num("number_hot", 0);
-      w.Num("number_warm", 0);
-      w.Num("number_cold", c.number);
-      if (ctx.options.temp_lru) w.Num("number_temp", 0);
+      w.Num("number_hot", c.number_hot);
+      w.Num("number_warm", c.number_warm);
+      w.Num("number_cold", c.number_cold);
+      if (ctx.options.temp_lru) w.Num("number_temp", c.number_temp);
       w.Num("age_hot", 0);
       w.Num("age_warm", 0);
     }
@@ -222,9 +224,9 @@ void FormatItemsStats(const SharedContext& ctx, OutBuf* out) {
     w.Num("crawler_items_checked", c.crawler_items_checked);
     w.Num("lrutail_reflocked", 0);
     if (!lru) return;
-    w.Num("moves_to_cold", 0);
-    w.Num("moves_to_warm", 0);
-    w.Num("moves_within_lru", 0);
+    w.Num("moves_to_cold", c.moves_to_cold);
+    w.Num("moves_to_warm", c.moves_to_warm);
+    w.Num("moves_within_lru", c.moves_within_lru);
     w.Num("direct_reclaims", 0);
     const stats::ClassTotals ct = ctx.stats->ClassTotal(c.id);
     w.Num("hits_to_hot", 0);

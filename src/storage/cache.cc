@@ -33,7 +33,11 @@ SlabOptions ToSlabOptions(const CacheOptions& o) {
 // --- Impl --------------------------------------------------------------------------------------
 
 Cache::Impl::Impl(const CacheOptions& options, const Clock* c)
-    : opts(options), clock(c), slab(ToSlabOptions(options)), table(options.hashpower) {
+    : opts(options),
+      clock(c),
+      slab(ToSlabOptions(options)),
+      item_size_max(options.item_size_max != 0 ? options.item_size_max : slab.PageSize()),
+      table(options.hashpower) {
   automove_mode.store(opts.slab_automove, std::memory_order_relaxed);
   automove_ratio.store(opts.automove_ratio, std::memory_order_relaxed);
   automove = std::make_unique<AutomovePolicy>(slab.NumClasses(), opts.automove_window,
@@ -42,7 +46,8 @@ Cache::Impl::Impl(const CacheOptions& options, const Clock* c)
   crawler_sleep_us.store(opts.lru_crawler_sleep, std::memory_order_relaxed);
   crawler_tocrawl.store(opts.lru_crawler_tocrawl, std::memory_order_relaxed);
   if (opts.start_maintainer) maintainer = std::thread([this] { MaintainerLoop(); });
-  if (opts.start_maintainer && opts.slab_reassign) {
+  // The mover's thread also runs the LRU maintainer's tick (cache_memory.cc MaintainLru).
+  if (opts.start_maintainer && (opts.slab_reassign || opts.lru_segmented || opts.temp_lru)) {
     mover_thread = std::thread([this] { MoverLoop(); });
   }
   // Started even when the crawler is off: `lru_crawler enable` turns it on at run time.
@@ -138,13 +143,13 @@ void Cache::Impl::LinkLocked(Item* it, uint64_t hv, RelTime now) {
   Stripe& s = table.StripeFor(hv);
   s.total_items.fetch_add(1, std::memory_order_relaxed);
   s.bytes.fetch_add(it->total_size(), std::memory_order_relaxed);
-  class_items[slab.ClassOf(it)].fetch_add(1, std::memory_order_relaxed);
+  lru[slab.ClassOf(it)].items[it->segment()].fetch_add(1, std::memory_order_relaxed);
 }
 
 void Cache::Impl::UnlinkLocked(Item* it, uint64_t hv) {
   table.RemoveLocked(it, hv);
   table.StripeFor(hv).bytes.fetch_sub(it->total_size(), std::memory_order_relaxed);
-  class_items[slab.ClassOf(it)].fetch_sub(1, std::memory_order_relaxed);
+  lru[slab.ClassOf(it)].items[it->segment()].fetch_sub(1, std::memory_order_relaxed);
   it->clear_flags(kItemLinked);
   Release(it);
 }
@@ -178,7 +183,15 @@ void Cache::Impl::MarkMayExpire(const Item* it) {
 
 void Cache::Impl::Bump(Item* it, RelTime now) {
   constexpr uint8_t kBits = kItemActive | kItemFetched;
-  if ((it->flags() & kBits) != kBits) it->set_flags(kBits);
+  if (it->segment() == kLruCold && opts.lru_segmented) {
+    // Read while cold: to warm at once (memcached bumps such an item out of its cold LRU), so
+    // it is not the hand's next victim. The active bit is spent on the move.
+    MoveSegment(it, kLruWarm);
+    lru[slab.ClassOf(it)].moves_to_warm.fetch_add(1, std::memory_order_relaxed);
+    it->set_flags(kItemFetched);
+  } else if ((it->flags() & kBits) != kBits) {
+    it->set_flags(kBits);
+  }
   if (now - it->load_time() >= kTimeUpdateInterval) it->store_time(now);
 }
 
@@ -270,7 +283,7 @@ StoreResult Cache::Store(Item* item, StoreMode mode, uint64_t cas_unique, uint64
         break;
       case StoreMode::kAdd:
         if (old != nullptr) {
-          Impl::Bump(old, now);  // memcached refreshes the existing item on a failed add
+          d->Bump(old, now);  // memcached refreshes the existing item on a failed add
           r = StoreResult::kNotStored;
         }
         break;
@@ -358,7 +371,7 @@ DeltaResult Cache::Delta(std::string_view key, bool incr, uint64_t delta, uint64
   char buf[24];
   uint32_t len = static_cast<uint32_t>(FormatUint64(next, buf));
   *value = next;
-  Impl::Bump(it, now);
+  d->Bump(it, now);
   if (len <= it->nbytes && it->refs() == 1) {
     // Only the table holds it, and new readers need this stripe lock: rewrite in place, padded
     // with spaces to the old length.
@@ -388,7 +401,7 @@ bool Cache::Touch(std::string_view key, RelTime exptime) {
   Item* it = impl_->FindLiveLocked(key, hv, now, &why);
   if (it == nullptr) return false;
   impl_->SetExptime(it, exptime);
-  Impl::Bump(it, now);
+  impl_->Bump(it, now);
   return true;
 }
 

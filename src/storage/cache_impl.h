@@ -49,6 +49,7 @@ struct ItemInit {
   RelTime time = 0;
   uint32_t nbytes = 0;
   uint8_t it_flags = 0;
+  uint8_t lru = kLruHot;
   uint32_t aux = 0;
   Item* owner = nullptr;  // data chunks: the header chunk (kept in h_next)
 };
@@ -89,8 +90,27 @@ struct Cache::Impl {
            flush_time.load(std::memory_order_relaxed) != 0;
   }
   // Marks a hit: active + fetched bits (only if not set) and the access time (at most once per
-  // kTimeUpdateInterval).
-  static void Bump(Item* it, RelTime now);
+  // kTimeUpdateInterval); a cold item moves to warm (memcached's bump out of its cold LRU).
+  // REQUIRES: the item's stripe lock held.
+  void Bump(Item* it, RelTime now);
+  // Moves an item to segment `to`, keeping the per-class segment counts. REQUIRES: the item's
+  // stripe lock held.
+  void MoveSegment(Item* it, uint8_t to) {
+    const uint8_t from = it->segment();
+    if (from == to) return;
+    LruCounters& l = lru[slab.ClassOf(it)];
+    l.items[from].fetch_sub(1, std::memory_order_relaxed);
+    l.items[to].fetch_add(1, std::memory_order_relaxed);
+    it->set_segment(to);
+  }
+  // The CLOCK hand passes a live item: it moves between segments (hot -> warm or cold, warm ->
+  // cold, cold -> warm when read) and loses its active bit. Returns true if the item stays; false
+  // for a cold item not read since the last pass: the victim. REQUIRES: stripe lock held.
+  bool PassLocked(Item* it, uint8_t flags);
+  // The LRU maintainer's tick (background thread, once a second): per class, frees dead items at
+  // the reclaim cursor, and moves the hand (without evicting) while the hot or warm segment is
+  // over its share, as memcached's maintainer juggles its LRUs.
+  void MaintainLru();
 
   // --- memory (cache_memory.cc) -----------------------------------------------------------
   // Allocates an item (chunked if needed) with one reference. held_stripe: the stripe lock the
@@ -111,8 +131,9 @@ struct Cache::Impl {
   // unless dead_only, a live one is evicted when its active bit is clear (and cleared when
   // set). *out receives the item taken. REQUIRES: class lock of cls held.
   // `crawler`: counted as the background crawler's reclaim (crawler_reclaimed).
+  // `juggle`: the maintainer's pass: segment moves and dead items only, nothing evicted.
   Victim TryTakeLocked(int cls, Item* chunk, uint32_t held_stripe, RelTime now, bool dead_only,
-                       Item** out, bool crawler = false);
+                       Item** out, bool crawler = false, bool juggle = false);
   // Reclaim probe: examines up to `budget` chunks at the class's reclaim cursor and takes the
   // first dead item with no reader (`reclaimed`, `expired_unfetched`). A chunked one comes back
   // through *deferred. REQUIRES: class lock of cls held.
@@ -172,6 +193,7 @@ struct Cache::Impl {
   CacheOptions opts;
   const Clock* clock;
   SlabAllocator slab;
+  uint64_t item_size_max;  // -I (the page size when not given)
   HashTable table;
 
   std::atomic<uint64_t> cas_counter{0};
@@ -181,7 +203,20 @@ struct Cache::Impl {
   // at or before this time are dead too, even those stored in the flush's own second after it.
   // 0 = none; only written with -C.
   std::atomic<RelTime> flush_time{0};
-  std::array<std::atomic<uint64_t>, kMaxClasses + 1> class_items{};  // linked items per class
+  // Linked items per class and segment, and the moves between segments (memcached's names).
+  struct alignas(64) LruCounters {
+    std::array<std::atomic<uint64_t>, kLruSegments> items{};
+    std::atomic<uint64_t> moves_to_cold{0};
+    std::atomic<uint64_t> moves_to_warm{0};
+    std::atomic<uint64_t> moves_within_lru{0};
+    uint64_t Items() const {
+      uint64_t n = 0;
+      for (const auto& s : items) n += s.load(std::memory_order_relaxed);
+      return n;
+    }
+  };
+  std::array<LruCounters, kMaxClasses + 1> lru{};
+  std::atomic<uint64_t> lru_juggles{0};  // maintainer ticks (lru_maintainer_juggles)
   // Sticky per class: an item with an exptime has been stored in (or touched into) the class,
   // so it may hold expired items. Until then, and until the first flush_all, the reclaim probe
   // skips the class: a cache used without exptimes pays nothing for it.

@@ -12,11 +12,22 @@
 //   - the victim's stripe lock is try-locked (lock order is stripe -> class, so blocking here
 //     could deadlock); a busy stripe skips the item;
 //   - an expired or flushed item with no reader is reclaimed (`reclaimed`, `expired_unfetched`);
-//   - an item with the active bit gets a second chance: the bit is cleared and the hand moves on;
-//   - otherwise an item with no reader is evicted (`evicted`, `evicted_nonzero`, `evicted_time`,
+//   - a live item moves between segments (PassLocked), as memcached's segmented LRU moves items
+//     between its hot, warm and cold queues: a new item is hot and leaves hot on the hand's
+//     first pass (to warm if it was read, else to cold); a warm item stays warm while it is read
+//     between passes, else goes to cold; a cold item read since the last pass goes to warm (a
+//     hit on a cold item moves it at once). Temporary items (TTL within -o temporary_ttl) are
+//     never evicted. Only a cold item not read since the last pass is a victim:
+//   - a victim with no reader is evicted (`evicted`, `evicted_nonzero`, `evicted_time`,
 //     `evicted_unfetched`), unless eviction is off (-M).
-// The sweep is bounded to two full turns of the hand and a number of busy stripes; then the
-// allocation fails with kNoMemory (`outofmemory`). New items start with the active bit set.
+// Without segments (-o no_lru_maintainer, no_modern) every item is cold and the CLOCK is plain:
+// the active bit (set on a new item and on a hit) is a second chance. The sweep is bounded to
+// three full turns of the hand (two without segments) and a number of busy stripes; then the
+// allocation fails with kNoMemory (`outofmemory`). Once a second the LRU maintainer
+// (MaintainLru, on the mover's thread) frees dead items at the reclaim cursor and moves the
+// hand, evicting nothing, while the hot or warm segment is over its share of the class
+// (hot_lru_pct, warm_lru_pct), so segments and `moves_*` look as in memcached without memory
+// pressure.
 //
 // Dead items are reused before anything else, as memcached reuses expired items from the tail
 // of its LRU before it allocates or evicts. A second cursor per class, the reclaim cursor, walks
@@ -44,6 +55,9 @@ constexpr int kMaxAllocRounds = 8;
 constexpr uint64_t kReclaimProbe = 2;
 // Most chunks examined for dead items before a class takes a new page.
 constexpr uint64_t kReclaimScanMax = 4096;
+// Chunks the LRU maintainer examines per class and cursor in one tick, and per class-lock hold.
+constexpr uint64_t kMaintainChunks = 1024;
+constexpr uint32_t kMaintainBatch = 64;
 
 void InitChunk(Item* it, const ItemInit& init) {
   it->h_next = init.owner;
@@ -54,7 +68,8 @@ void InitChunk(Item* it, const ItemInit& init) {
   it->client_flags = init.client_flags;
   it->refcount = 1;
   it->nkey = static_cast<uint8_t>(init.key.size());
-  it->aux = init.aux;
+  it->lru = init.lru;
+  it->set_chunk_capacity(init.aux);
   if (!init.key.empty()) std::memcpy(it->key_ptr(), init.key.data(), init.key.size());
   // Published last: a sweeper reading the flags under the class lock sees a complete header.
   std::atomic_ref<uint8_t>(it->it_flags).store(init.it_flags);
@@ -76,14 +91,24 @@ AllocResult Cache::Impl::AllocItem(std::string_view key, uint32_t flags, RelTime
                                    uint32_t nbytes, uint32_t held_stripe, RelTime now, Item** out) {
   *out = nullptr;
   uint64_t total = ItemSizeFor(key.size(), nbytes);
-  if (key.size() > kMaxKeyLength || total > slab.PageSize()) return AllocResult::kTooLarge;
+  if (key.size() > kMaxKeyLength || total > item_size_max) return AllocResult::kTooLarge;
   ItemInit init;
   init.key = key;
   init.client_flags = flags;
   init.exptime = exptime;
   init.time = now;
   init.nbytes = nbytes;
-  init.it_flags = static_cast<uint8_t>(kItemActive | (opts.use_cas ? 0 : kItemNoCas));
+  const uint8_t no_cas = opts.use_cas ? 0 : kItemNoCas;
+  if (opts.temp_lru && exptime != 0 && exptime - now <= opts.temporary_ttl) {
+    init.lru = kLruTemp;  // memcached's temporary LRU: short-lived items are never evicted
+    init.it_flags = no_cas;
+  } else if (opts.lru_segmented) {
+    init.lru = kLruHot;  // a new item's first pass of the hand only moves it out of hot
+    init.it_flags = no_cas;
+  } else {
+    init.lru = kLruCold;  // plain CLOCK: a new item's active bit is its second chance
+    init.it_flags = static_cast<uint8_t>(kItemActive | no_cas);
+  }
 
   uint32_t largest = slab.LargestChunk();
   if (total <= largest) {
@@ -170,7 +195,7 @@ Item* Cache::Impl::AllocChunk(int cls, uint32_t held_stripe, const ItemInit& ini
 
 Cache::Impl::Victim Cache::Impl::TryTakeLocked(int cls, Item* chunk, uint32_t held_stripe,
                                                RelTime now, bool dead_only, Item** out,
-                                               bool crawler) {
+                                               bool crawler, bool juggle) {
   *out = nullptr;
   uint8_t cf = chunk->flags();
   if ((cf & kItemFree) != 0) return Victim::kSkip;
@@ -196,10 +221,7 @@ Cache::Impl::Victim Cache::Impl::TryTakeLocked(int cls, Item* chunk, uint32_t he
   bool dead = IsDead(it, now, &why);
   if (!dead) {
     if (dead_only) return Victim::kSkip;
-    if ((f & kItemActive) != 0) {
-      it->clear_flags(kItemActive);
-      return Victim::kSkip;
-    }
+    if (PassLocked(it, f) || juggle) return Victim::kSkip;
     if (!opts.evict) return Victim::kSkip;
   }
   if (it->refs() != 1) return Victim::kSkip;  // a reader holds it
@@ -228,6 +250,34 @@ Cache::Impl::Victim Cache::Impl::TryTakeLocked(int cls, Item* chunk, uint32_t he
   return Victim::kTaken;  // reused in place: still counted as a used chunk
 }
 
+bool Cache::Impl::PassLocked(Item* it, uint8_t f) {
+  const bool active = (f & kItemActive) != 0;
+  if (active) it->clear_flags(kItemActive);
+  if (!opts.lru_segmented) return active;  // plain CLOCK: the active bit is the second chance
+  LruCounters& l = lru[slab.ClassOf(it)];
+  switch (it->segment()) {
+    case kLruTemp:
+      return true;  // only expiry frees it
+    case kLruHot:
+      MoveSegment(it, active ? kLruWarm : kLruCold);
+      (active ? l.moves_to_warm : l.moves_to_cold).fetch_add(1, std::memory_order_relaxed);
+      return true;
+    case kLruWarm:
+      if (active) {
+        l.moves_within_lru.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        MoveSegment(it, kLruCold);
+        l.moves_to_cold.fetch_add(1, std::memory_order_relaxed);
+      }
+      return true;
+    default:  // cold: read since the last pass (a hit moves it to warm at once), or the victim
+      if (!active) return false;
+      MoveSegment(it, kLruWarm);
+      l.moves_to_warm.fetch_add(1, std::memory_order_relaxed);
+      return true;
+  }
+}
+
 Item* Cache::Impl::ReclaimLocked(int cls, uint32_t held_stripe, RelTime now, uint64_t budget,
                                  Item** deferred) {
   SlabClass& c = slab.ClassLocked(cls);
@@ -252,7 +302,9 @@ Item* Cache::Impl::ReclaimLocked(int cls, uint32_t held_stripe, RelTime now, uin
 
 Item* Cache::Impl::SweepLocked(int cls, uint32_t held_stripe, RelTime now, Item** deferred) {
   SlabClass& c = slab.ClassLocked(cls);
-  uint64_t max_steps = 2 * slab.CarvedChunksLocked(cls) + 1;
+  // Plain CLOCK needs at most two turns (clear, then evict); the segments three (hot -> warm,
+  // warm -> cold, evict).
+  uint64_t max_steps = (opts.lru_segmented ? 3 : 2) * slab.CarvedChunksLocked(cls) + 1;
   uint32_t busy = 0;
   for (uint64_t step = 0; step < max_steps; ++step) {
     Item* chunk = static_cast<Item*>(slab.AdvanceLocked(cls, c.hand));
@@ -272,6 +324,61 @@ Item* Cache::Impl::SweepLocked(int cls, uint32_t held_stripe, RelTime now, Item*
     }
   }
   return nullptr;
+}
+
+void Cache::Impl::MaintainLru() {
+  const RelTime now = Now();
+  for (int id = 1; id <= slab.NumClasses(); ++id) {
+    const LruCounters& l = lru[id];
+    const uint64_t items = l.Items();
+    if (items == 0) continue;
+    const uint64_t hot = l.items[kLruHot].load(std::memory_order_relaxed);
+    const uint64_t warm = l.items[kLruWarm].load(std::memory_order_relaxed);
+    const bool juggle = opts.lru_segmented && (hot * 100 > items * opts.hot_lru_pct ||
+                                               warm * 100 > items * opts.warm_lru_pct);
+    const bool reclaim = MayHoldDead(id);
+    if (!juggle && !reclaim) continue;
+    // Dead items at the reclaim cursor, then the hand while a segment is over its share (the
+    // share is looked at once per tick). Each pass examines up to kMaintainChunks chunks (at
+    // most the class's), kMaintainBatch per hold of the class lock; a chunked victim is freed
+    // after the lock.
+    for (int pass = 0; pass < 2; ++pass) {
+      if (pass == 0 ? !reclaim : !juggle) continue;
+      uint64_t todo = kMaintainChunks;
+      while (todo > 0) {
+        Item* deferred[kMaintainBatch];
+        uint32_t ndeferred = 0;
+        {
+          std::lock_guard<std::mutex> lock(slab.Mutex(id));
+          SlabClass& c = slab.ClassLocked(id);
+          todo = std::min(todo, slab.CarvedChunksLocked(id));
+          ChunkCursor& cursor = pass == 0 ? c.reclaim : c.hand;
+          for (uint32_t i = 0; i < kMaintainBatch && todo > 0; ++i, --todo) {
+            Item* chunk = static_cast<Item*>(slab.AdvanceLocked(id, cursor));
+            if (chunk == nullptr) {
+              todo = 0;
+              break;
+            }
+            Item* it = nullptr;
+            switch (TryTakeLocked(id, chunk, kNoStripe, now, /*dead_only=*/pass == 0, &it,
+                                  /*crawler=*/false, /*juggle=*/true)) {
+              case Victim::kTaken:
+                slab.ReturnChunkLocked(id, it);
+                break;
+              case Victim::kTakenChunked:
+                deferred[ndeferred++] = it;
+                break;
+              case Victim::kSkip:
+              case Victim::kBusy:
+                break;
+            }
+          }
+        }
+        for (uint32_t i = 0; i < ndeferred; ++i) FreeItem(deferred[i]);
+      }
+    }
+  }
+  lru_juggles.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Cache::Impl::FreeItem(Item* it) {

@@ -12,8 +12,11 @@
 //        - an item with no reader: a dead one is reclaimed; a live one is rescued into a free
 //          chunk of the same class elsewhere (copied whole and put in its place in the hash
 //          chain, under its stripe lock) or, when the class has no free chunk, evicted;
-//        - a data chunk of a chunked item, or the header of one: the whole item is evicted
-//          (its other chunks live in other pages and classes, freed after the lock is dropped);
+//        - a data chunk of a live chunked item: copied into a free chunk of its class elsewhere
+//          and the owner's pointer array updated (a chunk rescue); without a free chunk, or for
+//          the header chunk of a chunked item (every data chunk names its header), the whole
+//          item is evicted (its other chunks live in other pages and classes, freed after the
+//          lock is dropped);
 //        - an item with a reader, being filled, or whose stripe is locked: busy, looked at
 //          again on the next pass.
 //      Stripe locks are only try-locked: the lock order is stripe -> class.
@@ -21,8 +24,8 @@
 //      (FinishMoveLocked) and, after that lock is dropped, joins the destination class with all
 //      its chunks on the free list (AdoptPageLocked), or the pool.
 // Counters follow memcached's names: slabs_moved, slab_reassign_rescues,
-// slab_reassign_inline_reclaim, slab_reassign_evictions_nomem, slab_reassign_chunk_rescues (0:
-// chunked items are evicted, not rescued), slab_reassign_busy_items.
+// slab_reassign_inline_reclaim, slab_reassign_evictions_nomem, slab_reassign_chunk_rescues,
+// slab_reassign_busy_items.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -115,6 +118,7 @@ bool Cache::Impl::AutomoveTick(bool* to_pool) {
 void Cache::Impl::MoverLoop() {
   using Clock = std::chrono::steady_clock;
   auto next_tick = Clock::now() + std::chrono::seconds(1);
+  auto next_lru = Clock::now() + std::chrono::seconds(1);
   std::unique_lock<std::mutex> lock(mover_wake_mu);
   while (!mover_stop) {
     lock.unlock();
@@ -129,11 +133,17 @@ void Cache::Impl::MoverLoop() {
       if (stopping.load(std::memory_order_relaxed)) break;
     }
     const auto now = Clock::now();
+    if (now >= next_lru) {
+      // The LRU maintainer's tick (segments and dead items), once a second.
+      if (opts.lru_segmented || opts.temp_lru) MaintainLru();
+      next_lru = now + std::chrono::seconds(1);
+    }
+    bool started = false;
     if (now >= next_tick) {
       // Once a second; mode 2 looks for a wanted page every 10 ms; a page given to the pool is
       // followed by the next decision at once.
       bool to_pool = false;
-      if (opts.slab_reassign) AutomoveTick(&to_pool);
+      started = opts.slab_reassign && AutomoveTick(&to_pool);
       const int mode = automove_mode.load(std::memory_order_relaxed);
       next_tick = now + (to_pool     ? std::chrono::milliseconds(1)
                          : mode == 2 ? std::chrono::milliseconds(10)
@@ -141,7 +151,10 @@ void Cache::Impl::MoverLoop() {
     }
     lock.lock();
     if (mover_stop) break;
-    mover_wake_cv.wait_until(lock, next_tick);
+    // A move this thread has just started is carried out at once: its wake-up found no one
+    // waiting, and waiting for the next tick would hold it (and the class's page) back.
+    if (started) continue;
+    mover_wake_cv.wait_until(lock, std::min(next_tick, next_lru));
   }
 }
 
@@ -220,8 +233,29 @@ Cache::Impl::Evacuation Cache::Impl::EvacuateLocked(int cls, Item* chunk, RelTim
   SlabClass& c = slab.ClassLocked(cls);
   LookupResult why;
   const bool dead = IsDead(it, now, &why);
+  if (data_chunk && !dead) {
+    // A data chunk of a live chunked item: copied into a free chunk of its class elsewhere, and
+    // the owner's pointer array then names the copy (no reader holds the item, and a new one
+    // needs the stripe lock held here).
+    auto* fresh = static_cast<Item*>(slab.TakeChunkLocked(cls, /*may_grow=*/false));
+    if (fresh != nullptr) {
+      Item** chunks = it->chunks();
+      const uint32_t n = it->num_chunks();
+      uint32_t k = 0;
+      while (k < n && chunks[k] != chunk) ++k;
+      if (k < n) {
+        std::memcpy(static_cast<void*>(fresh), chunk, sizeof(Item) + uint64_t{chunk->nbytes});
+        chunks[k] = fresh;
+        slab.ReturnChunkLocked(cls, chunk);
+        ++mover.chunk_rescues;
+        return Evacuation::kDone;
+      }
+      slab.ReturnChunkLocked(cls, fresh);  // not the owner's chunk: cannot happen
+    }
+  }
   if (data_chunk || (f & kItemChunked) != 0) {
-    // A chunked item spans pages and classes: evict it whole, free it after the lock.
+    // The header of a chunked item (its data chunks would all need a new owner pointer), or a
+    // data chunk with no free chunk to go to: the whole item is evicted, freed after the lock.
     DetachLocked(it, hv, stripe);
     if (dead) {
       ++mover.inline_reclaim;
@@ -259,7 +293,7 @@ Cache::Impl::Evacuation Cache::Impl::EvacuateLocked(int cls, Item* chunk, RelTim
 void Cache::Impl::DetachLocked(Item* it, uint64_t hv, Stripe& stripe) {
   table.RemoveLocked(it, hv);
   stripe.bytes.fetch_sub(it->total_size(), std::memory_order_relaxed);
-  class_items[slab.ClassOf(it)].fetch_sub(1, std::memory_order_relaxed);
+  lru[slab.ClassOf(it)].items[it->segment()].fetch_sub(1, std::memory_order_relaxed);
   it->clear_flags(kItemLinked);
   it->set_refs(0);
 }
@@ -269,6 +303,8 @@ ReassignResult Cache::ReassignPage(int src, int dst) { return impl_->ReassignPag
 bool Cache::MoveStep() { return impl_->MoveStep(); }
 
 bool Cache::AutomoveTick() { return impl_->AutomoveTick(); }
+
+void Cache::MaintainLruOnce() { impl_->MaintainLru(); }
 
 void Cache::SetAutomove(int mode) { impl_->automove_mode.store(mode, std::memory_order_relaxed); }
 

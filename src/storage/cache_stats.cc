@@ -38,7 +38,12 @@ GlobalStats Cache::Stats() const {
     g.evicted_active += c.events.evicted_active;
     g.crawler_reclaimed += c.events.crawler_reclaimed;
     g.crawler_items_checked += c.events.crawler_items_checked;
+    const Impl::LruCounters& l = d->lru[id];
+    g.moves_to_cold += l.moves_to_cold.load(std::memory_order_relaxed);
+    g.moves_to_warm += l.moves_to_warm.load(std::memory_order_relaxed);
+    g.moves_within_lru += l.moves_within_lru.load(std::memory_order_relaxed);
   }
+  g.lru_maintainer_juggles = d->lru_juggles.load(std::memory_order_relaxed);
   g.total_malloced = d->slab.MallocedBytes();
   g.limit_maxbytes = d->opts.memory_limit;
   g.hash_power_level = d->table.HashPower();
@@ -80,7 +85,15 @@ void Cache::VisitClasses(const std::function<void(const ClassStats&)>& fn) const
       cs.free_chunks = cs.total_chunks - c.used_chunks;
       cs.free_chunks_end = c.perslab - c.carved;
       cs.mem_requested = c.mem_requested;
-      cs.number = d->class_items[id].load(std::memory_order_relaxed);
+      const Impl::LruCounters& l = d->lru[id];
+      cs.number_hot = l.items[kLruHot].load(std::memory_order_relaxed);
+      cs.number_warm = l.items[kLruWarm].load(std::memory_order_relaxed);
+      cs.number_cold = l.items[kLruCold].load(std::memory_order_relaxed);
+      cs.number_temp = l.items[kLruTemp].load(std::memory_order_relaxed);
+      cs.number = cs.number_hot + cs.number_warm + cs.number_cold + cs.number_temp;
+      cs.moves_to_cold = l.moves_to_cold.load(std::memory_order_relaxed);
+      cs.moves_to_warm = l.moves_to_warm.load(std::memory_order_relaxed);
+      cs.moves_within_lru = l.moves_within_lru.load(std::memory_order_relaxed);
       cs.age = d->ClassAgeLocked(id, now);
       cs.evicted = c.events.evicted;
       cs.evicted_nonzero = c.events.evicted_nonzero;
@@ -140,7 +153,12 @@ void Cache::ResetStats() {
   for (int id = 1; id <= d->slab.NumClasses(); ++id) {
     std::lock_guard<std::mutex> lock(d->slab.Mutex(id));
     d->slab.ClassLocked(id).events = ClassEvents{};
+    Impl::LruCounters& l = d->lru[id];
+    l.moves_to_cold.store(0, std::memory_order_relaxed);
+    l.moves_to_warm.store(0, std::memory_order_relaxed);
+    l.moves_within_lru.store(0, std::memory_order_relaxed);
   }
+  d->lru_juggles.store(0, std::memory_order_relaxed);
   d->crawler_starts.store(0, std::memory_order_relaxed);  // lru_crawler_starts, as memcached
 }
 

@@ -26,7 +26,7 @@ std::string_view ItemDataAt(const Item* item, uint32_t offset) {
   if ((item->flags() & kItemChunked) == 0) {
     return {item->data() + offset, static_cast<size_t>(total - offset)};
   }
-  uint32_t cap = item->aux;
+  uint32_t cap = item->chunk_capacity();
   uint32_t idx = offset / cap;
   uint32_t within = offset % cap;
   const Item* chunk = item->chunks()[idx];

@@ -14,7 +14,8 @@
 //   | 32 | refcount     |  2 | std::atomic_ref                          |
 //   | 34 | nkey         |  1 | key length (<= 250)                      |
 //   | 35 | it_flags     |  1 | kItem* bits, std::atomic_ref             |
-//   | 36 | aux          |  4 | chunked header: data bytes per chunk     |
+//   | 36 | lru          |  1 | segment (kLruHot...), std::atomic_ref    |
+//   | 37 | aux          |  3 | chunked header: data bytes per chunk     |
 //   +----+--------------+----+------------------------------------------+
 //   40      key bytes (nkey, no NUL)
 //
@@ -43,6 +44,8 @@
 //   time          std::atomic_ref relaxed: a hit refreshes it at most once per kTimeUpdateInterval
 //   refcount      std::atomic_ref: incremented only under the stripe lock, decremented anywhere
 //   it_flags      std::atomic_ref fetch_or / fetch_and (kLinked changes only under the stripe lock)
+//   lru           stripe lock (the CLOCK hand and a hit move an item between segments); read
+//                 with std::atomic_ref
 //   nkey, key, nbytes, client_flags, aux: written once at allocation, then immutable
 //
 // The slab class of a chunk is not stored: the allocator finds it from the chunk's page.
@@ -67,6 +70,14 @@ inline constexpr uint8_t kItemChunkData = 1 << 4;  // this chunk is a data chunk
 inline constexpr uint8_t kItemFree = 1 << 5;       // chunk is on its class's free list
 inline constexpr uint8_t kItemNoCas = 1 << 6;      // cas disabled (-C): report 0
 
+// Segments of memcached's segmented LRU, kept by the per-class CLOCK (see cache_memory.cc):
+// Item::lru holds one of these.
+inline constexpr uint8_t kLruHot = 0;   // stored, not yet passed by the hand
+inline constexpr uint8_t kLruWarm = 1;  // read while hot or cold: kept a pass longer
+inline constexpr uint8_t kLruCold = 2;  // the hand evicts it on its next pass unless it is read
+inline constexpr uint8_t kLruTemp = 3;  // TTL within temporary_ttl: never evicted, only expires
+inline constexpr int kLruSegments = 4;
+
 // A hit refreshes the access time at most this often (seconds), so hot items cost no writes.
 inline constexpr RelTime kTimeUpdateInterval = 60;
 
@@ -83,7 +94,19 @@ class Item {
   uint16_t refcount;
   uint8_t nkey;
   uint8_t it_flags;
-  uint32_t aux;  // chunked header: data capacity of one full data chunk; else 0
+  uint8_t lru;      // segment, kLru*
+  uint8_t aux_hi;   // chunked header: data capacity of one full data chunk (24 bits, with
+  uint16_t aux_lo;  // aux_lo); else 0
+
+  uint32_t chunk_capacity() const { return (uint32_t{aux_hi} << 16) | aux_lo; }
+  void set_chunk_capacity(uint32_t v) {
+    aux_hi = static_cast<uint8_t>(v >> 16);
+    aux_lo = static_cast<uint16_t>(v);
+  }
+  uint8_t segment() const {
+    return std::atomic_ref<uint8_t>(const_cast<uint8_t&>(lru)).load(std::memory_order_relaxed);
+  }
+  void set_segment(uint8_t s) { std::atomic_ref<uint8_t>(lru).store(s, std::memory_order_relaxed); }
 
   char* key_ptr() { return reinterpret_cast<char*>(this) + sizeof(Item); }
   const char* key_ptr() const { return reinterpret_cast<const char*>(this) + sizeof(Item); }
@@ -103,7 +126,10 @@ class Item {
     return reinterpret_cast<Item* const*>(reinterpret_cast<const char*>(this) +
                                           ChunkArrayOffset(nkey));
   }
-  uint32_t num_chunks() const { return (nbytes + 2 + aux - 1) / aux; }
+  uint32_t num_chunks() const {
+    const uint32_t cap = chunk_capacity();
+    return (nbytes + 2 + cap - 1) / cap;
+  }
 
   // Bytes the item accounts for in `bytes` and `stats sizes`: header + key + value + "\r\n".
   uint64_t total_size() const { return sizeof(Item) + nkey + uint64_t{nbytes} + 2; }
@@ -141,6 +167,11 @@ class Item {
 };
 
 static_assert(sizeof(Item) == 40, "item header must stay 40 bytes");
+// The header size memcached 1.6 sizes its slab classes by (its item struct on 64-bit builds).
+// mcd's classes use the same table, so an item of mcd never needs a larger class than in
+// memcached (see SlabAllocator).
+inline constexpr uint64_t kMemcachedItemHeader = 48;
+static_assert(kMemcachedItemHeader >= sizeof(Item));
 static_assert(offsetof(Item, refcount) % alignof(uint16_t) == 0);
 static_assert(offsetof(Item, cas) % std::atomic_ref<uint64_t>::required_alignment == 0);
 

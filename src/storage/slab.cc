@@ -20,7 +20,12 @@ SlabAllocator::SlabAllocator(const SlabOptions& options)
       classes_(new SlabClass[kMaxClasses + 1]) {
   uint32_t chunk_max = options.slab_chunk_max == 0 ? page_size_ / 2 : options.slab_chunk_max;
   chunk_max = std::min(chunk_max, page_size_) & ~uint32_t{7};
-  uint64_t smallest = AlignUp8(sizeof(Item) + options.chunk_min);
+  // Class sizes follow memcached's table exactly: class 1 is memcached's 48-byte item header
+  // plus -n (96 bytes with the defaults), each next class the previous times -f (truncated, then
+  // aligned to 8), and the list ends before a size that reaches slab_chunk_max / factor; the last
+  // class is slab_chunk_max. mcd's own header is smaller (40 bytes), so an item never needs a
+  // larger class than in memcached, and tools and tests that name classes by number agree.
+  const uint64_t smallest = AlignUp8(kMemcachedItemHeader + options.chunk_min);
   chunk_max = std::max<uint32_t>(chunk_max, static_cast<uint32_t>(smallest));
   double factor = options.growth_factor > 1.0 ? options.growth_factor : 1.01;
 
@@ -35,14 +40,16 @@ SlabAllocator::SlabAllocator(const SlabOptions& options)
     classes_[++id].size = static_cast<uint32_t>(s);
   }
   if (!options.sizes.empty()) size = chunk_max;  // skip the factor loop
-  while (id < kMaxClasses - 1 && size < chunk_max) {
-    ++id;
-    classes_[id].size = static_cast<uint32_t>(size);
-    // In double first: a huge or infinite factor (memcached accepts -f inf) must end the list
-    // here, not overflow the conversion to an integer.
-    const double grown = static_cast<double>(size) * factor;
-    uint64_t next = grown >= chunk_max ? chunk_max : AlignUp8(static_cast<uint64_t>(grown));
-    size = std::max(next, size + 8);
+  // In double: a huge or infinite factor (memcached accepts -f inf) must end the list, not
+  // overflow a conversion to an integer.
+  const double end = static_cast<double>(chunk_max) / factor;
+  while (id < kMaxClasses - 1 && static_cast<double>(size) < end) {
+    const uint64_t aligned = AlignUp8(size);
+    if (aligned >= chunk_max) break;
+    classes_[++id].size = static_cast<uint32_t>(aligned);
+    // Truncated like memcached's unsigned arithmetic; at least 8 more so that a factor barely
+    // above 1 still makes progress (memcached repeats the size there).
+    size = std::max(static_cast<uint64_t>(static_cast<double>(aligned) * factor), aligned + 8);
   }
   ++id;
   classes_[id].size = chunk_max;
@@ -279,9 +286,18 @@ uint32_t SlabAllocator::FinishMoveLocked(int id) {
 void SlabAllocator::AdoptPageLocked(int id, uint32_t page) {
   SlabClass& c = classes_[id];
   page_class_[page].store(static_cast<uint8_t>(id), std::memory_order_relaxed);
-  // First in the list, fully carved: every chunk goes on the free list.
-  next_page_[page] = c.first_page;
-  c.first_page = page;
+  // Fully carved, every chunk on the free list. It goes just before the newest page (which must
+  // stay last: it is carved lazily), so that the next move out of this class takes the class's
+  // oldest page, not the one it was just given.
+  if (c.first_page == kNoPage || c.first_page == c.last_page) {
+    next_page_[page] = c.first_page;
+    c.first_page = page;
+  } else {
+    uint32_t before = c.first_page;
+    while (next_page_[before] != c.last_page) before = next_page_[before];
+    next_page_[page] = c.last_page;
+    next_page_[before] = page;
+  }
   if (c.last_page == kNoPage) {
     c.last_page = page;
     c.carved = c.perslab;

@@ -75,15 +75,17 @@ void CheckRun(unsigned euid, const AppOptions& o, const std::string& ctx) {
   FUZZ_CHECK(o.server.max_connections >= 1, ctx);
   FUZZ_CHECK(o.handler.max_connections == static_cast<uint64_t>(o.server.max_connections), ctx);
   FUZZ_CHECK(o.server.reqs_per_event >= 1, ctx);
-  FUZZ_CHECK(c.page_size >= 1024 && c.page_size <= (1u << 30), ctx);
-  FUZZ_CHECK(c.memory_limit / 2 >= c.page_size, ctx);
+  FUZZ_CHECK(c.page_size == (1u << 20), ctx);  // pages stay 1 MB whatever -I says
+  FUZZ_CHECK(c.item_size_max >= 1024 && c.item_size_max <= (1u << 30), ctx);
+  FUZZ_CHECK(c.memory_limit / 2 >= c.item_size_max, ctx);
   FUZZ_CHECK(o.handler.limit_maxbytes == c.memory_limit, ctx);
   FUZZ_CHECK(c.growth_factor > 1.0, ctx);  // false for nan; inf is memcached's too
   FUZZ_CHECK(o.chunk_size >= 1 && c.chunk_min == static_cast<uint32_t>(o.chunk_size), ctx);
   FUZZ_CHECK(c.hashpower >= 1 && c.hashpower <= 32, ctx);
   FUZZ_CHECK(e.hashpower_init == 0 || (e.hashpower_init >= 12 && e.hashpower_init <= 32), ctx);
   FUZZ_CHECK(e.slab_chunk_max > 0 && e.slab_chunk_max <= c.page_size, ctx);
-  FUZZ_CHECK(c.page_size % e.slab_chunk_max == 0, ctx);
+  FUZZ_CHECK(e.slab_chunk_max <= c.item_size_max, ctx);
+  FUZZ_CHECK(c.item_size_max % e.slab_chunk_max == 0, ctx);
   FUZZ_CHECK(
       c.slab_chunk_max == (e.slab_chunk_max_set || e.slab_chunk_max_page ? e.slab_chunk_max : 0),
       ctx);

@@ -24,7 +24,8 @@ namespace mcd::storage {
 
 struct CacheOptions {
   uint64_t memory_limit = 64ull << 20;  // -m, bytes of item memory (pages)
-  uint32_t page_size = 1 << 20;         // -I, slab page size and largest item
+  uint32_t page_size = 1 << 20;         // slab page size (1 MB from the command line, as memcached)
+  uint32_t item_size_max = 0;           // -I, largest item; 0 means page_size
   uint32_t chunk_min = 48;              // -n, minimum space for key+value in the smallest class
   double growth_factor = 1.25;          // -f
   uint32_t slab_chunk_max = 0;          // -o slab_chunk_max; 0 means page_size / 2
@@ -44,6 +45,16 @@ struct CacheOptions {
   // slab_reassign a mover thread carries out `slabs reassign`, and with automove 1 or 2 it
   // decides moves itself once a second (automove.h).
   bool slab_reassign = true;
+  // memcached's segmented LRU (-o lru_maintainer, the default; off with no_lru_maintainer or
+  // no_modern): the CLOCK keeps hot, warm and cold segments, with a maintainer tick once a second
+  // (cache_memory.cc). hot_lru_pct / warm_lru_pct: the segments' shares of a class's items the
+  // maintainer keeps them to. temp_lru (-o temporary_ttl): items stored with a TTL of at most
+  // temporary_ttl seconds are never evicted, only expire.
+  bool lru_segmented = true;
+  uint32_t hot_lru_pct = 20;
+  uint32_t warm_lru_pct = 40;
+  bool temp_lru = false;
+  RelTime temporary_ttl = 61;
   bool lru_crawler = true;  // -o no_lru_crawler: no background reclaim of dead items
   // -o lru_crawler_sleep: microseconds the crawler pauses after every 1000 chunks (0: none).
   uint32_t lru_crawler_sleep = 100;
@@ -145,6 +156,7 @@ struct MoverStats {
   bool running = false;  // a move is in progress (slab_reassign_running)
   uint64_t slabs_moved = 0;
   uint64_t rescues = 0;          // live items copied elsewhere in their class
+  uint64_t chunk_rescues = 0;    // data chunks of chunked items copied elsewhere in their class
   uint64_t inline_reclaim = 0;   // dead items freed by the mover
   uint64_t evictions_nomem = 0;  // live items evicted for want of a free chunk
   uint64_t busy_items = 0;       // times a chunk had to be looked at again
@@ -163,7 +175,16 @@ struct ClassStats {
   uint64_t mem_requested = 0;  // sum of the exact sizes of the items held
   // items
   uint64_t number = 0;  // linked items
-  uint64_t age = 0;     // seconds since the least recently used item was accessed
+  // By segment of the segmented CLOCK (memcached's hot, warm, cold and temporary LRUs), and the
+  // moves between them.
+  uint64_t number_hot = 0;
+  uint64_t number_warm = 0;
+  uint64_t number_cold = 0;
+  uint64_t number_temp = 0;
+  uint64_t moves_to_cold = 0;
+  uint64_t moves_to_warm = 0;
+  uint64_t moves_within_lru = 0;
+  uint64_t age = 0;  // seconds since the least recently used item was accessed
   uint64_t evicted = 0;
   uint64_t evicted_nonzero = 0;  // evicted items that had an exptime
   uint64_t evicted_time = 0;     // seconds since last access of the last evicted item
@@ -188,6 +209,10 @@ struct GlobalStats {
   uint64_t evicted_active = 0;
   uint64_t crawler_reclaimed = 0;
   uint64_t crawler_items_checked = 0;
+  uint64_t lru_maintainer_juggles = 0;  // ticks of the LRU maintainer
+  uint64_t moves_to_cold = 0;           // summed over the classes
+  uint64_t moves_to_warm = 0;
+  uint64_t moves_within_lru = 0;
   uint64_t total_malloced = 0;  // bytes of pages handed to classes
   uint64_t limit_maxbytes = 0;
   int active_slabs = 0;
@@ -291,6 +316,9 @@ class Cache {
   // tests call this): frees every dead item with no reader. Only for a cache made without the
   // maintainer threads (start_maintainer = false), whose crawler state it shares.
   void CrawlOnce();
+  // One tick of the LRU maintainer (segment moves, dead items), for caches without the
+  // background thread (tests).
+  void MaintainLruOnce();
   // `slabs automove N` at run time (0 off, 1 on, 2 aggressive).
   void SetAutomove(int mode);
   int Automove() const;

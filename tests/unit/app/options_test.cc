@@ -457,7 +457,8 @@ TEST(OptionsStructs, DerivedValuesAreCopied) {
   EXPECT_FALSE(o.handler.dump_enabled);
   EXPECT_TRUE(o.handler.shutdown_enabled);
   EXPECT_FALSE(o.cache.evict);
-  EXPECT_EQ(o.cache.page_size, 2u << 20);
+  EXPECT_EQ(o.cache.item_size_max, 2u << 20);
+  EXPECT_EQ(o.cache.page_size, 1u << 20);  // pages stay 1 MB, as in memcached 1.6
   EXPECT_EQ(o.cache.chunk_min, 64u);
   EXPECT_DOUBLE_EQ(o.cache.growth_factor, 1.1);
   EXPECT_EQ(o.server.reqs_per_event, 9);

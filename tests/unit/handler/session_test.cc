@@ -110,6 +110,22 @@ TEST_F(SessionTest, NoreplySuppressesRepliesInOrder) {
       "VALUE a 0 1\r\nx\r\nEND\r\n");
 }
 
+// Regression (found by tests/integration/slab_mover_test.cc against memcached 1.6.18): the
+// slabs command kept only 8 tokens, so a noreply after more than seven arguments went unseen and
+// "OK" was sent. memcached splits a line into at most 23 tokens and takes noreply from the last
+// of them: silent with noreply as the 22nd token after "slabs", answered with it as the 23rd.
+TEST_F(SessionTest, SlabsAutomoveNoreplyAfterManyTokens) {
+  std::string x19;
+  for (int i = 0; i < 19; ++i) x19 += "x ";
+  EXPECT_EQ(Run("slabs automove 2 x x x x x x x x noreply\r\n"
+                "slabs automove 1 " +
+                x19 +
+                "noreply\r\n"
+                "slabs automove 0 x " +
+                x19 + "noreply\r\n"),
+            "OK\r\n");
+  EXPECT_EQ(cache_->Automove(), 0);
+}
 TEST_F(SessionTest, TooLargeSwallowsDataAndRemovesOldValue) {
   std::string big(2 << 20, 'x');
   std::string input = "set k 0 0 1\r\nv\r\nset k 0 0 " + std::to_string(big.size()) + "\r\n" + big +

@@ -55,13 +55,31 @@ TEST_F(CacheTest, RoundTripBinaryValue) {
 
 // Bytes per item is a target: 14-byte key + 100-byte value must fit a smaller chunk than
 // memcached's 192 (its 48-byte header + 8-byte cas + key + NUL + value + "\r\n" = 173).
+// The classes are memcached's, and mcd's header is 17 bytes smaller than memcached's item with
+// cas (48 + 8 + the key's NUL), so an item that just misses a class in memcached fits it here.
 TEST_F(CacheTest, SmallItemUsesLessThanMemcachedChunk) {
-  ASSERT_TRUE(Stored(cache(), "fourteen-bytes", std::string(100, 'v')));
+  ASSERT_TRUE(Stored(cache(), "fourteen-bytes", std::string(80, 'v')));
   LookupResult r;
   Item* it = cache().Get("fourteen-bytes", &r);
   ASSERT_NE(it, nullptr);
-  EXPECT_EQ(cache().ChunkSize(cache().ClassOf(it)), 184u);  // 40 + 14 + 102 = 156 -> 184
+  // mcd: 40 + 14 + 82 = 136 -> 152. memcached 1.6.18: 48 + 8 + 15 + 82 = 153 -> 192.
+  EXPECT_EQ(cache().ChunkSize(cache().ClassOf(it)), 152u);
   cache().Release(it);
+}
+
+// -I above the page size (memcached 1.6 keeps 1 MB pages): an item larger than a page spans
+// chunks of several pages, and -I, not the page, is the limit.
+TEST_F(CacheTest, ItemsLargerThanAPageUpToItemSizeMax) {
+  CacheOptions o;
+  o.item_size_max = 3 << 20;
+  Reset(o);
+  std::string value((3 << 20) - 100, 'x');
+  for (size_t i = 0; i < value.size(); ++i) value[i] = static_cast<char>('a' + (i * 11) % 26);
+  ASSERT_TRUE(Stored(cache(), "huge", value));
+  EXPECT_EQ(GetValue(cache(), "huge"), value);
+  EXPECT_GE(cache().Stats().total_malloced, 3u << 20);
+  Item* out = nullptr;
+  EXPECT_EQ(cache().Allocate("k", 0, 0, 3 << 20, &out), AllocResult::kTooLarge);
 }
 
 TEST_F(CacheTest, LargeChunkedItems) {

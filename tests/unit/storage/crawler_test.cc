@@ -261,6 +261,8 @@ class CrawlerThreadTest : public ::testing::Test {
     CacheOptions o = testing::SmallPageOptions(64);
     o.start_maintainer = true;
     o.slab_reassign = false;
+    o.lru_segmented = false;  // no LRU maintainer tick (it frees dead items too)
+    o.temp_lru = false;
     o.lru_crawler_sleep = sleep_us;
     cache_ = std::make_unique<Cache>(o, &clock_);
   }

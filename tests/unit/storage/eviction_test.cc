@@ -18,8 +18,8 @@ using testing::Put;
 using testing::Stored;
 
 // 64 KB pages, 4 pages: every test item (key "kNNNNN", 100-byte value: 147 bytes) lands in the
-// 184-byte class, 356 per page, 1424 in all.
-constexpr uint32_t kPerClass = 4 * (65536 / 184);
+// 152-byte class, 431 per page, 1724 in all.
+constexpr uint32_t kPerClass = 4 * (65536 / 152);
 
 class EvictionTest : public ::testing::Test {
  protected:
@@ -152,7 +152,7 @@ TEST_F(EvictionTest, FlushedItemsAreReclaimed) {
 // class takes another page (total_malloced does not grow).
 TEST_F(EvictionTest, ExpiredItemsAreReusedBeforeANewPage) {
   Make(true);
-  constexpr int kOnePage = 65536 / 184;
+  constexpr int kOnePage = 65536 / 152;
   for (int i = 0; i < kOnePage; ++i) ASSERT_TRUE(Set(i, clock_.Now() + 2));
   const uint64_t malloced = cache_->Stats().total_malloced;
   clock_.Advance(2);

@@ -19,9 +19,9 @@ using testing::GetValue;
 using testing::ReadRegion;
 using testing::Stored;
 
-// 64 KB pages, 8 of them. Small items ("kNNNNN", 100-byte value: 148 bytes) go to the 184-byte
-// class, 356 per page; big ones (1000-byte value) to a class of their own.
-constexpr uint32_t kPerPage = 65536 / 184;
+// 64 KB pages, 8 of them. Small items ("kNNNNN", 100-byte value: 148 bytes) go to the 152-byte
+// class, 431 per page; big ones (1000-byte value) to a class of their own.
+constexpr uint32_t kPerPage = 65536 / 152;
 
 class MoverTest : public ::testing::Test {
  protected:
@@ -118,6 +118,31 @@ TEST_F(MoverTest, RescuesIntoFreeChunksThenEvicts) {
   // The destination uses its new page.
   for (int i = 0; i < 60; ++i) ASSERT_TRUE(Set(200000 + i, 1000));
   EXPECT_EQ(Class(big).total_pages, big_after.total_pages);
+}
+
+// Data chunks of a live chunked item on the moving page are copied into free chunks of their class
+// (memcached's slab_reassign_chunk_rescues); the item reads back whole. Values of exactly two
+// full data chunks put every data chunk in the largest class, two per 64 KB page.
+TEST_F(MoverTest, RescuesDataChunksOfChunkedItems) {
+  const uint32_t largest = cache_->ChunkSize(cache_->NumClasses());
+  const size_t len = 2 * (largest - 40) - 2;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Set(300000 + i, len));
+  EXPECT_EQ(Class(cache_->NumClasses()).total_pages, 3u);
+  ASSERT_TRUE(cache_->Delete(Key(300002)));  // frees the newest page's two chunks
+  ASSERT_EQ(cache_->ReassignPage(cache_->NumClasses(), 0), ReassignResult::kOk);
+  RunMove();
+  const MoverStats m = cache_->MoverCounters();
+  EXPECT_EQ(m.slabs_moved, 1u);
+  EXPECT_EQ(m.chunk_rescues, 2u);
+  EXPECT_EQ(m.evictions_nomem, 0u);
+  EXPECT_EQ(cache_->PoolPages(), 1u);
+  EXPECT_EQ(GetValue(*cache_, Key(300000)), Value(300000, len));
+  EXPECT_EQ(GetValue(*cache_, Key(300001)), Value(300001, len));
+  // With no free chunk left in the class, the next move evicts the chunked item whole.
+  ASSERT_EQ(cache_->ReassignPage(cache_->NumClasses(), 0), ReassignResult::kOk);
+  RunMove();
+  EXPECT_EQ(cache_->MoverCounters().evictions_nomem, 1u);
+  EXPECT_EQ(cache_->Stats().curr_items, 1u);
 }
 
 // A reader's reference keeps its item where it is: the move waits for it, then finishes.
@@ -308,6 +333,54 @@ TEST_F(MoverTest, ValuesStayIntactWhilePagesMove) {
   EXPECT_EQ(bad.load(), 0);
   EXPECT_GT(moved, 4);
   EXPECT_EQ(cache_->MoverCounters().slabs_moved, static_cast<uint64_t>(moved));
+}
+
+// The same with chunked items, whose data chunks are rescued while readers and writers go on:
+// pages go back and forth between the largest class and the class of the small items.
+// Regression: a page given to a class used to go first in its page list, so the next move out of
+// the class took that same (empty) page back and no item was ever moved; it now goes before the
+// newest page, and the oldest page leaves.
+TEST_F(MoverTest, ChunkedValuesStayIntactWhilePagesMove) {
+  const int largest = cache_->NumClasses();
+  const size_t len = 2 * (cache_->ChunkSize(largest) - 40) - 2;
+  for (int i = 0; i < static_cast<int>(kPerPage); ++i) ASSERT_TRUE(Set(i));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Set(300000 + i, len));
+  const int small = ClassOfKey(0);
+  std::atomic<int> running{2};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 2; ++t) {
+    workers.emplace_back([&, t] {
+      uint32_t x = 777u + static_cast<uint32_t>(t);
+      for (int n = 0; n < 150; ++n) {
+        x = x * 1103515245u + 12345u;
+        const int i = 300000 + static_cast<int>((x >> 12) % 3);
+        if ((x >> 20) % 4 == 0) {
+          Stored(*cache_, Key(i), Value(i, len));
+        } else {
+          auto v = GetValue(*cache_, Key(i));
+          if (v && *v != Value(i, len)) bad.fetch_add(1);
+        }
+      }
+      running.fetch_sub(1);
+    });
+  }
+  int moved = 0;
+  for (int k = 0; k < 5000 && (running.load() > 0 || moved < 4); ++k) {
+    const bool to_small = k % 2 == 0;
+    if (cache_->ReassignPage(to_small ? largest : small, to_small ? small : largest) !=
+        ReassignResult::kOk) {
+      std::this_thread::yield();
+      continue;
+    }
+    int steps = 0;
+    while (cache_->MoveStep() && ++steps < 200000) std::this_thread::yield();
+    ++moved;
+  }
+  for (std::thread& w : workers) w.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(moved, 4);
+  EXPECT_GT(cache_->MoverCounters().chunk_rescues, 0u);
 }
 
 }  // namespace

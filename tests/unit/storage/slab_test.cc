@@ -23,11 +23,34 @@ void ExpectSaneClasses(const SlabAllocator& slab, uint32_t chunk_max, uint32_t p
   EXPECT_EQ(slab.LargestChunk(), chunk_max);
 }
 
+// memcached 1.6.18's table with the defaults (`memcached -vv`): 39 classes, 96 ... 394840, then
+// the half-page largest chunk.
 TEST(SlabSizingTest, DefaultsMatchHeaderPlusChunkMinAndEndAtHalfPage) {
   SlabAllocator slab(SlabOptions{});
-  EXPECT_EQ(slab.ChunkSize(1), 88u);   // 40 + 48
-  EXPECT_EQ(slab.ChunkSize(2), 112u);  // 88 * 1.25 = 110 -> 112
+  EXPECT_EQ(slab.ChunkSize(1), 96u);   // memcached's 48-byte header + 48
+  EXPECT_EQ(slab.ChunkSize(2), 120u);  // 96 * 1.25
+  EXPECT_EQ(slab.ChunkSize(17), 3632u);
+  EXPECT_EQ(slab.ChunkSize(20), 7104u);
+  EXPECT_EQ(slab.ChunkSize(31), 82792u);
+  EXPECT_EQ(slab.ChunkSize(38), 394840u);
+  EXPECT_EQ(slab.NumClasses(), 39);
   ExpectSaneClasses(slab, 512 * 1024, 1 << 20);
+}
+
+// memcached ends the list before a size that reaches slab_chunk_max / factor: with 4 KB chunks
+// 2904 * 1.25 = 3630 is past 4096 / 1.25, so class 17 is the 4096-byte largest chunk.
+TEST(SlabSizingTest, ListEndsLikeMemcachedsBeforeTheLargestChunk) {
+  SlabOptions o;
+  o.slab_chunk_max = 4096;
+  SlabAllocator slab(o);
+  EXPECT_EQ(slab.NumClasses(), 17);
+  EXPECT_EQ(slab.ChunkSize(16), 2904u);
+  EXPECT_EQ(slab.ChunkSize(17), 4096u);
+  SlabOptions f4;
+  f4.growth_factor = 4;
+  SlabAllocator four(f4);
+  ASSERT_EQ(four.NumClasses(), 7);  // 96 384 1536 6144 24576 98304 524288
+  EXPECT_EQ(four.ChunkSize(6), 98304u);
 }
 
 TEST(SlabSizingTest, TinyFactorIsCappedAt63Classes) {
@@ -36,21 +59,20 @@ TEST(SlabSizingTest, TinyFactorIsCappedAt63Classes) {
   o.chunk_min = 5;
   SlabAllocator slab(o);
   EXPECT_EQ(slab.NumClasses(), kMaxClasses);
-  EXPECT_EQ(slab.ChunkSize(1), 48u);  // 45 -> 48
+  EXPECT_EQ(slab.ChunkSize(1), 56u);  // 48 + 5 -> 56
   ExpectSaneClasses(slab, 512 * 1024, 1 << 20);
 }
 
 // Regression (found while fuzzing the command line): a growth factor so large that size * factor
 // does not fit in 64 bits (-f 1e300, -f inf, both accepted by memcached) was converted to an
-// integer anyway, which is undefined (UBSan: float-cast-overflow). Now it ends the list: one
-// class, then the largest chunk.
-TEST(SlabSizingTest, HugeOrInfiniteFactorGivesOneClassThenTheLargest) {
+// integer anyway, which is undefined (UBSan: float-cast-overflow). Now it ends the list at once,
+// as in memcached: the largest chunk is the only class.
+TEST(SlabSizingTest, HugeOrInfiniteFactorGivesOnlyTheLargestClass) {
   for (double f : {1e300, std::numeric_limits<double>::infinity(), 1e20}) {
     SlabOptions o;
     o.growth_factor = f;
     SlabAllocator slab(o);
-    ASSERT_EQ(slab.NumClasses(), 2) << f;
-    EXPECT_EQ(slab.ChunkSize(1), 88u) << f;
+    ASSERT_EQ(slab.NumClasses(), 1) << f;
     ExpectSaneClasses(slab, 512 * 1024, 1 << 20);
   }
 }
@@ -61,7 +83,7 @@ TEST(SlabSizingTest, OddMinimumFactorAndPageSize) {
   o.growth_factor = 3.3;
   o.page_size = 4 << 20;
   SlabAllocator slab(o);
-  EXPECT_EQ(slab.ChunkSize(1), 1048u);  // 1041 -> 1048
+  EXPECT_EQ(slab.ChunkSize(1), 1056u);  // 48 + 1001 = 1049 -> 1056
   ExpectSaneClasses(slab, 2 << 20, 4 << 20);
 }
 
@@ -76,7 +98,7 @@ TEST(SlabSizingTest, ClassTableFormat) {
   SlabAllocator slab(SlabOptions{});
   std::string table = slab.ClassTable();
   EXPECT_EQ(table.substr(0, table.find('\n') + 1),
-            "slab class   1: chunk size        88 perslab   11915\n");
+            "slab class   1: chunk size        96 perslab   10922\n");
   int lines = 0;
   for (char c : table) lines += c == '\n';
   EXPECT_EQ(lines, slab.NumClasses());
@@ -85,8 +107,8 @@ TEST(SlabSizingTest, ClassTableFormat) {
 TEST(SlabSizingTest, ClassForPicksSmallestFit) {
   SlabAllocator slab(SlabOptions{});
   EXPECT_EQ(slab.ClassFor(1), 1);
-  EXPECT_EQ(slab.ClassFor(88), 1);
-  EXPECT_EQ(slab.ClassFor(89), 2);
+  EXPECT_EQ(slab.ClassFor(96), 1);
+  EXPECT_EQ(slab.ClassFor(97), 2);
   EXPECT_EQ(slab.ClassFor(slab.LargestChunk()), slab.NumClasses());
   EXPECT_EQ(slab.ClassFor(slab.LargestChunk() + 1), 0);
   for (uint64_t b = 1; b < 600000; b += 997) {
