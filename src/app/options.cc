@@ -535,6 +535,8 @@ class Reader {
     // -k: mlockall counts the reserved address space, so reserve no more than -m (cache_memlimit
     // then cannot grow past it; see docs/compatibility.md C24).
     if (FLAGS_lock_memory) c.reserve_bytes = c.memory_limit;
+    c.lru_crawler_sleep = static_cast<uint32_t>(o->ext.lru_crawler_sleep);
+    c.lru_crawler_tocrawl = o->ext.lru_crawler_tocrawl;
     c.lru_segmented = o->ext.lru_segmented;
     c.hot_lru_pct = static_cast<uint32_t>(o->ext.hot_lru_pct);
     c.warm_lru_pct = static_cast<uint32_t>(o->ext.warm_lru_pct);
@@ -547,7 +549,6 @@ class Reader {
     h.idle_timeout = o->ext.idle_timeout;
     h.maxconns_fast = o->ext.maxconns_fast;
     h.slab_reassign = o->ext.slab_reassign;
-    h.lru_crawler = o->ext.lru_crawler;
     h.lru_maintainer = o->ext.lru_maintainer;
     h.temp_lru = o->ext.temp_lru;
     s.idle_timeout = o->ext.idle_timeout;

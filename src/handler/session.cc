@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "lru_crawler_command.h"
 #include "mcd/handler/stats_format.h"
 #include "mcd/protocol/text_parser.h"
 #include "mcd/protocol/wire.h"
@@ -35,6 +36,13 @@ void LogLine(char dir, int conn_id, std::string_view s) {
 // Values up to this size (with their "\r\n") are copied into the reply instead of referenced.
 constexpr uint32_t kInlineValueMax = 2048;
 
+// A dump (lru_crawler metadump/mgdump) produces about this much per Consume() call, then yields
+// so the worker serves its other connections: bytes queued (checked after each walk step of
+// kDumpStepChunks chunks, one class lock hold: at most 64 lines past it), chunks examined.
+constexpr size_t kDumpBytesPerCall = 64 * 1024;
+constexpr uint64_t kDumpChunksPerCall = 16 * 1024;
+constexpr uint64_t kDumpStepChunks = 64;
+
 storage::StoreMode ModeOf(CommandType t) {
   switch (t) {
     case CommandType::kAdd:
@@ -55,7 +63,7 @@ storage::StoreMode ModeOf(CommandType t) {
 }  // namespace
 
 struct Session::State {
-  enum class Phase : uint8_t { kLine, kData, kSwallow, kKeys };
+  enum class Phase : uint8_t { kLine, kData, kSwallow, kKeys, kDump };
 
   State(SharedContext* c, stats::ThreadStats* t, int id, BufferBudget* b)
       : ctx(c), cache(c->cache), ts(t), detail(&c->stats->Prefixes()), conn_id(id), budget(b) {}
@@ -79,6 +87,13 @@ struct Session::State {
   uint64_t swallow_left = 0;
   // kKeys: the retrieval command whose line is still arriving.
   Command multi;
+  // kDump: the walk over the items being dumped, and the dump's format.
+  std::unique_ptr<storage::ItemWalk> walk;
+  CrawlerDump::Kind dump_kind = CrawlerDump::Kind::kNone;
+  // A command other than a retrieval was served since the output was last flushed in
+  // memcached's terms (the start of this read, the end of a retrieval or a dump): memcached
+  // refuses to start a dump behind its queued replies.
+  bool pipelined = false;
 
   bool close = false;
   bool yielded = false;
@@ -139,6 +154,9 @@ struct Session::State {
   void Delta(const Command& cmd, OutBuf* out);
   void Stats(const Command& cmd, OutBuf* out);
   void FlushAll(const Command& cmd, OutBuf* out);
+  void LruCrawler(const Command& cmd, OutBuf* out);
+  // Produces the next bounded piece of the dump; true when it has ended (END sent).
+  bool ContinueDump(OutBuf* out);
 };
 
 Session::Session(SharedContext* ctx, stats::ThreadStats* thread_stats, int conn_id,
@@ -165,8 +183,15 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size
   s.yielded = false;
   s.max_output = max_output;
   s.cmd_mark_valid = false;
+  s.pipelined = false;
   while (!s.close) {
     switch (s.phase) {
+      case State::Phase::kDump:
+        if (!s.ContinueDump(out)) {
+          s.yielded = true;
+          return off;
+        }
+        continue;
       case State::Phase::kData: {
         if (off == in.size()) return off;
         uint32_t left = s.data_total - s.data_filled;
@@ -229,6 +254,7 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size
               s.phase = State::Phase::kLine;
             }
             if (!r.noreply) s.Reply(out, wire::ErrorReply(r.error));
+            s.pipelined = true;
             continue;
           case ParseStatus::kOk:
             if (s.Verbosity() > 1) LogLine('<', s.conn_id, in.substr(off, used));
@@ -237,6 +263,9 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size
             ++done;
             if (!new_command && s.SkipKeys(cmd)) continue;
             s.Dispatch(cmd, out);
+            if (!protocol::IsRetrieval(cmd.type) && s.phase != State::Phase::kDump) {
+              s.pipelined = true;
+            }
             if (s.keys_resume_at != nullptr) {
               // The output limit cut a key list: the rest is served once the output drains.
               off = static_cast<size_t>(s.keys_resume_at - in.data());
@@ -256,6 +285,7 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size
 bool Session::want_close() const { return s_->close; }
 bool Session::yielded() const { return s_->yielded; }
 bool Session::InCommand() const { return s_->phase != State::Phase::kLine; }
+bool Session::Dumping() const { return s_->phase == State::Phase::kDump; }
 
 std::string_view Session::ConnStateName() const {
   switch (s_->phase) {
@@ -344,6 +374,9 @@ void Session::State::Dispatch(const Command& cmd, OutBuf* out) {
       if (!cmd.noreply) Reply(out, reply);
       return;
     }
+    case CommandType::kLruCrawler:
+      LruCrawler(cmd, out);
+      return;
     case CommandType::kShutdown:
       if (!ctx->options.shutdown_enabled || !ctx->shutdown) {
         Reply(out, wire::kShutdownDisabled);
@@ -465,6 +498,7 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
     return;
   }
   phase = Phase::kLine;
+  pipelined = false;  // memcached writes a retrieval's replies out before the next command
   Reply(out, wire::kEnd);
 }
 
@@ -658,6 +692,46 @@ void Session::State::Stats(const Command& cmd, OutBuf* out) {
   } else {
     Reply(out, wire::kError);
   }
+}
+
+}  // namespace mcd::handler
+
+namespace mcd::handler {
+
+void Session::State::LruCrawler(const Command& cmd, OutBuf* out) {
+  const size_t before = out->size();
+  const CrawlerDump dump = LruCrawlerCommand(cmd.args, *ctx, pipelined, out);
+  if (Verbosity() > 1 && out->size() > before) {
+    LogLine('>', conn_id, out->ToString().substr(before));
+  }
+  if (dump.kind == CrawlerDump::Kind::kNone) return;
+  walk = cache->WalkItems(dump.class_mask);
+  dump_kind = dump.kind;
+  phase = Phase::kDump;
+}
+
+bool Session::State::ContinueDump(OutBuf* out) {
+  const size_t start = out->size();
+  const Clock& clock = *ctx->clock;
+  const bool meta = dump_kind == CrawlerDump::Kind::kMetadump;
+  bool more = true;
+  for (uint64_t chunks = 0; more && chunks < kDumpChunksPerCall &&
+                            out->size() - start < kDumpBytesPerCall && out->size() <= max_output;
+       chunks += kDumpStepChunks) {
+    more = walk->Step(kDumpStepChunks, [&](const storage::ItemMeta& item) {
+      if (meta) {
+        AppendMetadumpLine(item, clock, out);
+      } else {
+        AppendMgdumpLine(item, out);
+      }
+    });
+  }
+  if (more) return false;
+  walk.reset();
+  phase = Phase::kLine;
+  pipelined = false;
+  Reply(out, DumpEnd(dump_kind));
+  return true;
 }
 
 }  // namespace mcd::handler

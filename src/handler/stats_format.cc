@@ -123,7 +123,7 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
   w.Num("hash_power_level", static_cast<uint64_t>(g.hash_power_level));
   w.Num("hash_bytes", g.hash_bytes);
   w.Num("hash_is_expanding", g.hash_is_expanding ? 1 : 0);
-  // memcached's LRU crawler, LRU maintainer and loggers have no counterpart in mcd (see
+  // memcached's LRU maintainer and loggers have no counterpart in mcd (see
   // docs/compatibility.md C4); their counters are reported as 0 so tools find every name.
   if (o.slab_reassign) {
     const storage::MoverStats m = ctx.cache->MoverCounters();
@@ -136,7 +136,12 @@ void FormatGeneralStats(const SharedContext& ctx, OutBuf* out) {
     w.Num("slab_reassign_running", m.running ? 1 : 0);
     w.Num("slabs_moved", m.slabs_moved);
   }
-  if (o.lru_crawler) zeros({"lru_crawler_running", "lru_crawler_starts"});
+  // As memcached: shown while the crawler is enabled (`lru_crawler enable|disable`).
+  const storage::CrawlerStats crawler = ctx.cache->CrawlerCounters();
+  if (crawler.enabled) {
+    w.Num("lru_crawler_running", crawler.running ? 1 : 0);
+    w.Num("lru_crawler_starts", crawler.starts);
+  }
   if (o.lru_maintainer) w.Num("lru_maintainer_juggles", g.lru_maintainer_juggles);
   zeros({"malloc_fails", "log_worker_dropped", "log_worker_written", "log_watcher_skipped",
          "log_watcher_sent", "log_watchers", "unexpected_napi_ids", "round_robin_fallback"});
@@ -174,6 +179,12 @@ void FormatSettingsStats(const SharedContext& ctx, OutBuf* out) {
       char buf[32];
       std::snprintf(buf, sizeof(buf), "%.2f", ctx.cache->AutomoveRatio());
       w.Str(name, buf);
+    } else if (name == "lru_crawler") {  // `lru_crawler enable|disable`
+      w.Str(name, ctx.cache->CrawlerCounters().enabled ? "yes" : "no");
+    } else if (name == "lru_crawler_sleep") {  // `lru_crawler sleep N`
+      w.Num(name, ctx.cache->CrawlerCounters().sleep_us);
+    } else if (name == "lru_crawler_tocrawl") {  // `lru_crawler tocrawl N`
+      w.Num(name, ctx.cache->CrawlerCounters().tocrawl);
     } else if (name == "detail_enabled") {
       w.Str(name, ctx.stats->Prefixes().enabled() ? "yes" : "no");  // `stats detail on|off`
     } else {

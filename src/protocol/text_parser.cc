@@ -473,6 +473,13 @@ ParseResult ParseLine(std::string_view line, Command* out) {
       }
       if (cmd == "verbosity") return ParseVerbosity(rest, out);
       break;
+    case 'l':
+      if (cmd == "lru_crawler") {
+        out->type = CommandType::kLruCrawler;
+        out->args = TrimSpaces(rest);
+        return kResultOk;
+      }
+      break;
     case 'q':
       if (cmd == "quit") {
         out->type = CommandType::kQuit;
@@ -545,6 +552,8 @@ const char* CommandName(CommandType t) {
       return "slabs";
     case CommandType::kCacheMemlimit:
       return "cache_memlimit";
+    case CommandType::kLruCrawler:
+      return "lru_crawler";
   }
   return "";
 }
@@ -644,6 +653,7 @@ std::string ComposeCommand(const Command& cmd) {
     case CommandType::kStats:
     case CommandType::kShutdown:
     case CommandType::kSlabs:
+    case CommandType::kLruCrawler:
       if (!cmd.args.empty()) {
         sp();
         s.append(cmd.args);
@@ -655,7 +665,8 @@ std::string ComposeCommand(const Command& cmd) {
   }
   if (cmd.noreply && !IsRetrieval(cmd.type) && cmd.type != CommandType::kVersion &&
       cmd.type != CommandType::kQuit && cmd.type != CommandType::kStats &&
-      cmd.type != CommandType::kShutdown && cmd.type != CommandType::kSlabs) {
+      cmd.type != CommandType::kShutdown && cmd.type != CommandType::kSlabs &&
+      cmd.type != CommandType::kLruCrawler) {
     s.append(" noreply");
   }
   s.append("\r\n");

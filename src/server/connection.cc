@@ -228,8 +228,9 @@ void Connection::UpdateInterest() {
   if (want_read != reading_) {
     if (want_read) {
       event_add(read_ev_, nullptr);
-      // Bytes already buffered are not signalled again by the socket: process them now.
-      if (!pending_.empty()) Resume();
+      // Bytes already buffered are not signalled again by the socket, nor is a dump's next
+      // piece: process them now.
+      if (!pending_.empty() || session_.Dumping()) Resume();
     } else {
       event_del(read_ev_);
     }

@@ -152,6 +152,11 @@ void UdpSocket::HandleDatagram(std::string_view datagram, const sockaddr* peer,
   while (!in.empty()) {
     // One command at a time: each command's reply is its own message.
     size_t used = session.Consume(in, &out_, 1);
+    // A dump is produced in pieces; over UDP it is one message (dropped by SendMessage if it
+    // needs more datagrams than the header can count).
+    while (session.Dumping() && out_.size() <= kUdpMaxPayload * 0xffff) {
+      session.Consume({}, &out_, 1);
+    }
     if (!out_.empty()) {
       reply = out_.ToString();
       out_.Clear();

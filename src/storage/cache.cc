@@ -43,13 +43,27 @@ Cache::Impl::Impl(const CacheOptions& options, const Clock* c)
   automove_ratio.store(opts.automove_ratio, std::memory_order_relaxed);
   automove = std::make_unique<AutomovePolicy>(slab.NumClasses(), opts.automove_window,
                                               opts.automove_ratio);
+  crawler_enabled.store(opts.lru_crawler, std::memory_order_relaxed);
+  crawler_sleep_us.store(opts.lru_crawler_sleep, std::memory_order_relaxed);
+  crawler_tocrawl.store(opts.lru_crawler_tocrawl, std::memory_order_relaxed);
   if (opts.start_maintainer) maintainer = std::thread([this] { MaintainerLoop(); });
-  if (opts.start_maintainer && (opts.slab_reassign || opts.lru_crawler || opts.lru_segmented)) {
+  // The mover's thread also runs the LRU maintainer's tick (cache_memory.cc MaintainLru).
+  if (opts.start_maintainer && (opts.slab_reassign || opts.lru_segmented || opts.temp_lru)) {
     mover_thread = std::thread([this] { MoverLoop(); });
   }
+  // Started even when the crawler is off: `lru_crawler enable` turns it on at run time.
+  if (opts.start_maintainer) crawler_thread = std::thread([this] { CrawlerLoop(); });
 }
 
 Cache::Impl::~Impl() {
+  if (crawler_thread.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(crawler_mu);
+      crawler_stop = true;
+    }
+    crawler_cv.notify_one();
+    crawler_thread.join();
+  }
   if (mover_thread.joinable()) {
     {
       std::lock_guard<std::mutex> lock(mover_wake_mu);

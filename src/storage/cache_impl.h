@@ -157,14 +157,18 @@ struct Cache::Impl {
   bool AutomoveTick(bool* to_pool = nullptr);
   void MoverLoop();
   // --- background crawler (cache_crawler.cc) ------------------------------------------------
-  // Starts a round: the classes that may hold dead items and are due (all: every one of them)
-  // are to be walked once. Mover thread (or CrawlOnce) only.
-  void StartCrawlRound(bool all = false);
+  // Adds classes to the crawl round: with `due_only`, those of class_mask that may hold dead
+  // items and whose scheduled crawl is due (or a flush happened); else every class of
+  // class_mask. True if a class with chunks was added. Crawler thread (or tests) only.
+  bool StartCrawlRound(uint64_t class_mask, bool due_only);
   // A class's walk in the round has ended: schedules its next one. REQUIRES: its class lock.
   void EndClassCrawl(int id, const ClassEvents& ev, RelTime now);
-  // Walks up to `budget` chunks of each class still in the round, freeing dead items to the
-  // free list. True while some class has chunks left in the round.
+  // Walks up to `budget` chunks in all, a batch per class in turn, of the classes in the round,
+  // freeing dead items to the free list. True while some class has chunks left in the round.
   bool CrawlStep(uint64_t budget);
+  // The crawler thread: scheduled rounds once a second while enabled, requested crawls at once,
+  // paced by crawler_sleep_us.
+  void CrawlerLoop();
   // A source class for `slabs reassign -1 DST`, or -1. REQUIRES: move_mu held.
   int PickAnySource(int dst);
   // Seconds since the item nearest after the CLOCK hand was used (stats items `age`).
@@ -242,12 +246,28 @@ struct Cache::Impl {
     RelTime next = 0;  // 0: not looked at yet
     RelTime wait = 0;
     bool in_round = false;
+    uint64_t items_left = 0;  // items this round may still examine (lru_crawler_tocrawl)
     uint64_t checked_before = 0;
     uint64_t reclaimed_before = 0;
   };
   std::array<CrawlSchedule, kMaxClasses + 1> crawl_schedule{};
   std::atomic<uint64_t> flush_count{0};  // flushes armed so far (a flush makes every class due)
   uint64_t crawl_flushes_seen = 0;
+  int crawl_next_class = 1;  // CrawlStep's first class next time (round robin)
+  // Crawler settings and counters (lru_crawler enable/disable/sleep/tocrawl, stats).
+  std::atomic<bool> crawler_enabled{true};
+  std::atomic<uint32_t> crawler_sleep_us{100};
+  std::atomic<uint32_t> crawler_tocrawl{0};
+  std::atomic<uint64_t> crawler_starts{0};
+  std::atomic<int> item_walks{0};  // ItemWalks alive (they count as running crawls)
+  // Requests to the crawler thread, guarded by crawler_mu.
+  mutable std::mutex crawler_mu;
+  std::condition_variable crawler_cv;
+  uint64_t crawl_request = 0;    // classes asked for, not taken into the round yet
+  bool crawl_requested = false;  // a requested crawl is pending or running (kBusy)
+  bool crawl_round = false;      // a round (requested or scheduled) is running
+  bool crawler_stop = false;
+  std::thread crawler_thread;
   std::mutex mover_wake_mu;
   std::condition_variable mover_wake_cv;
   bool mover_stop = false;  // guarded by mover_wake_mu

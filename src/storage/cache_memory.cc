@@ -228,6 +228,8 @@ Cache::Impl::Victim Cache::Impl::TryTakeLocked(int cls, Item* chunk, uint32_t he
   ClassEvents& ev = slab.ClassLocked(cls).events;
   if (dead && crawler) {
     ++ev.crawler_reclaimed;
+    // As memcached's crawler: an expired item never read counts as expired_unfetched too.
+    if ((f & kItemFetched) == 0 && why == LookupResult::kExpired) ++ev.expired_unfetched;
   } else if (dead) {
     ++ev.reclaimed;
     if ((f & kItemFetched) == 0) ++ev.expired_unfetched;

@@ -39,9 +39,6 @@ namespace {
 
 // Chunks examined per hold of the source class lock.
 constexpr uint32_t kMoveBatch = 64;
-// The crawler's pace: chunks per class per step, and the pause between steps.
-constexpr uint64_t kCrawlBudget = 4096;
-constexpr auto kCrawlPause = std::chrono::milliseconds(2);
 
 }  // namespace
 
@@ -122,7 +119,6 @@ void Cache::Impl::MoverLoop() {
   using Clock = std::chrono::steady_clock;
   auto next_tick = Clock::now() + std::chrono::seconds(1);
   auto next_lru = Clock::now() + std::chrono::seconds(1);
-  bool crawling = false;
   std::unique_lock<std::mutex> lock(mover_wake_mu);
   while (!mover_stop) {
     lock.unlock();
@@ -136,8 +132,6 @@ void Cache::Impl::MoverLoop() {
       }
       if (stopping.load(std::memory_order_relaxed)) break;
     }
-    // The crawler walks its round in steps between moves (cache_crawler.cc).
-    if (crawling) crawling = CrawlStep(kCrawlBudget);  // (only ever set with lru_crawler)
     const auto now = Clock::now();
     if (now >= next_lru) {
       // The LRU maintainer's tick (segments and dead items), once a second.
@@ -146,10 +140,6 @@ void Cache::Impl::MoverLoop() {
     }
     bool started = false;
     if (now >= next_tick) {
-      if (!crawling && opts.lru_crawler) {
-        StartCrawlRound();
-        crawling = CrawlStep(kCrawlBudget);
-      }
       // Once a second; mode 2 looks for a wanted page every 10 ms; a page given to the pool is
       // followed by the next decision at once.
       bool to_pool = false;
@@ -164,8 +154,7 @@ void Cache::Impl::MoverLoop() {
     // A move this thread has just started is carried out at once: its wake-up found no one
     // waiting, and waiting for the next tick would hold it (and the class's page) back.
     if (started) continue;
-    const auto wake = std::min(next_tick, next_lru);
-    mover_wake_cv.wait_until(lock, crawling ? std::min(wake, Clock::now() + kCrawlPause) : wake);
+    mover_wake_cv.wait_until(lock, std::min(next_tick, next_lru));
   }
 }
 

@@ -159,7 +159,7 @@ void Cache::ResetStats() {
     l.moves_within_lru.store(0, std::memory_order_relaxed);
   }
   d->lru_juggles.store(0, std::memory_order_relaxed);
-  {}
+  d->crawler_starts.store(0, std::memory_order_relaxed);  // lru_crawler_starts, as memcached
 }
 
 }  // namespace mcd::storage

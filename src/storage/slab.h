@@ -240,6 +240,23 @@ class SlabAllocator {
   // Chunks of class id that have ever been handed out (full pages + carved part of the newest).
   // REQUIRES: Mutex(id) held.
   uint64_t CarvedChunksLocked(int id) const;
+  // The pages of class id, oldest first (for walks that drop the lock between batches).
+  // REQUIRES: Mutex(id) held.
+  std::vector<uint32_t> PageListLocked(int id) const {
+    std::vector<uint32_t> pages;
+    for (uint32_t p = classes_[id].first_page; p != kNoPage; p = next_page_[p]) pages.push_back(p);
+    return pages;
+  }
+  // Class a page belongs to now (0: none, e.g. in the global pool). Lock-free.
+  int PageClass(uint32_t page) const {
+    return std::atomic_ref<uint8_t>(page_class_[page]).load(std::memory_order_relaxed);
+  }
+  // Chunks handed out in `page` of class id (the newest page is carved lazily).
+  // REQUIRES: Mutex(id) held and PageClass(page) == id.
+  uint32_t ChunksInPageLocked(int id, uint32_t page) const {
+    const SlabClass& c = classes_[id];
+    return page == c.last_page ? c.carved : c.perslab;
+  }
   // Calls fn(chunk) for every chunk ever handed out in class id (free ones included).
   // REQUIRES: Mutex(id) held.
   template <typename Fn>

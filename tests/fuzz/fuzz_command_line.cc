@@ -13,7 +13,8 @@
 //   connections and requests per event >= 1, item size 1 KB..1 GB and at most half of -m,
 //   growth factor > 1 (not nan), chunk size >= 1, hashpower 12..32 when given (cache 1..32),
 //   slab_chunk_max dividing -I, slab_sizes increasing within range, ports 0..65535, LRU
-//   percentages 1..79 summing to at most 80, root only with -u, never the binary protocol;
+//   percentages 1..79 summing to at most 80, crawler sleep 0..1000000 and the crawler's switch,
+//   sleep and tocrawl passed to the cache, root only with -u, never the binary protocol;
 // - parsing is repeatable: the same arguments give the same outcome, message, exit code and
 //   `stats settings`, and a fixed command line parsed afterwards gives what it gave before the
 //   first input (gflags' global flags are restored after every call).
@@ -99,6 +100,10 @@ void CheckRun(unsigned euid, const AppOptions& o, const std::string& ctx) {
   FUZZ_CHECK(e.warm_lru_pct >= 1 && e.warm_lru_pct < 80, ctx);
   FUZZ_CHECK(e.hot_lru_pct + e.warm_lru_pct <= 80, ctx);
   FUZZ_CHECK(e.lru_crawler_sleep >= 0 && e.lru_crawler_sleep <= 1000000, ctx);
+  // The crawler's switch and pace reach the cache, which paces and reports them.
+  FUZZ_CHECK(c.lru_crawler == e.lru_crawler, ctx);
+  FUZZ_CHECK(c.lru_crawler_sleep == static_cast<uint32_t>(e.lru_crawler_sleep), ctx);
+  FUZZ_CHECK(c.lru_crawler_tocrawl == e.lru_crawler_tocrawl, ctx);
   FUZZ_CHECK(euid != 0 || !o.user.empty(), ctx);
   FUZZ_CHECK(o.protocol != app::Protocol::kBinary, ctx);
   FUZZ_CHECK(o.verbosity >= 0 && o.server.verbosity == o.verbosity, ctx);

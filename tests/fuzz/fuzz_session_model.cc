@@ -16,7 +16,9 @@
 //   later versions larger ones;
 // - after each op the session has consumed all of it and does not want to close;
 // - nothing is evicted (the memory limit is far above what the four keys can hold), so the model
-//   need not guess what eviction removed: Cache::Stats().evictions must stay 0.
+//   need not guess what eviction removed: Cache::Stats().evictions must stay 0;
+// - `lru_crawler metadump all` lists exactly the model's live items, once each, with their
+//   URL-encoded key, exptime, size and cas (consistent as above); `mgdump` their keys.
 //
 // The model follows the documented semantics: set/add/replace/append/prepend/cas, incr wrapping
 // at 2^64 and decr stopping at 0, the new number written in place padded with spaces when it is
@@ -27,6 +29,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -66,7 +69,8 @@ uint64_t ItemSize(const std::string& key, uint64_t value_size) {
 
 // The expected reply: literal bytes, a cas placeholder, or a stats block checked for form only.
 struct Piece {
-  enum Kind { kLiteral, kCas, kStatLines, kItemLines } kind = kLiteral;
+  // kDump: `lru_crawler metadump` or `mgdump` lines for the model's live items, in any order.
+  enum Kind { kLiteral, kCas, kStatLines, kItemLines, kMetadump, kMgdump } kind = kLiteral;
   std::string text;      // kLiteral
   uint64_t version = 0;  // kCas
 };
@@ -112,6 +116,16 @@ class Model {
       return nullptr;
     }
     return &it->second;
+  }
+
+  // The live items, for a dump.
+  std::map<std::string, ModelItem> Live() {
+    Tick();
+    std::map<std::string, ModelItem> live;
+    for (size_t i = 0; i < 4; ++i) {
+      if (const ModelItem* it = Find(Key(i))) live[Key(i)] = *it;
+    }
+    return live;
   }
 
   void Put(const std::string& key, ModelItem item) {
@@ -570,13 +584,19 @@ class Harness {
         {"stats detail dump\r\n", "END\r\n"},
         {"stats nonsense\r\n", "ERROR\r\n"},
         {"\r\n", "ERROR\r\n"},
+        {"lru_crawler sleep 100\r\n", "OK\r\n"},
+        {"lru_crawler tocrawl 0\r\n", "OK\r\n"},
+        {"lru_crawler enable\r\n", "ERROR failed to start lru crawler thread\r\n"},
+        {"lru_crawler bogus\r\n", "ERROR\r\n"},
+        {"lru_crawler metadump 99\r\n", "BADCLASS invalid class id\r\n"},
+        {"lru_crawler mgdump ,\r\n", "NOTSTARTED no items to crawl\r\n"},
     };
     static const char* const kStats[] = {"stats\r\n", "stats items\r\n", "stats slabs\r\n",
                                          "stats settings\r\n", "stats sizes\r\n"};
     const uint8_t b = in_.Byte();
     const size_t nfixed = sizeof kFixed / sizeof kFixed[0];
     const size_t nstats = sizeof kStats / sizeof kStats[0];
-    const size_t pick = b % (nfixed + nstats + 1);
+    const size_t pick = b % (nfixed + nstats + 3);
     if (pick < nfixed) {
       const Fixed& f = kFixed[pick];
       std::string reply =
@@ -584,9 +604,14 @@ class Harness {
       Op(f.wire, {Lit(reply)});
     } else if (pick < nfixed + nstats) {
       Op(kStats[pick - nfixed], {Piece{Piece::kStatLines, "", 0}});
-    } else {
+    } else if (pick == nfixed + nstats) {
       Op("stats cachedump " + std::to_string(1 + in_.Byte() % 8) + " 0\r\n",
          {Piece{Piece::kItemLines, "", 0}});
+    } else {
+      const bool meta = pick == nfixed + nstats + 1;
+      dump_ = model_.Live();
+      Op(meta ? "lru_crawler metadump all\r\n" : "lru_crawler mgdump hash\r\n",
+         {Piece{meta ? Piece::kMetadump : Piece::kMgdump, "", 0}});
     }
   }
 
@@ -657,7 +682,7 @@ class Harness {
       for (const Piece& p : expect) {
         want += p.kind == Piece::kLiteral ? p.text
                 : p.kind == Piece::kCas   ? "<cas of version " + std::to_string(p.version) + ">"
-                                          : "<stats lines>";
+                                          : "<lines>";
       }
       return why + "\nwant: " + Escape(want, 2000) + "\ngot:  " + Escape(got, 2000) + History();
     };
@@ -681,6 +706,10 @@ class Harness {
           pos = end;
           break;
         }
+        case Piece::kMetadump:
+        case Piece::kMgdump:
+          pos = CompareDump(p.kind == Piece::kMetadump, got, pos, fail);
+          break;
         case Piece::kStatLines:
         case Piece::kItemLines: {
           const std::string prefix = p.kind == Piece::kStatLines ? "STAT " : "ITEM ";
@@ -698,6 +727,76 @@ class Harness {
     FUZZ_CHECK(pos == got.size(), fail("extra reply bytes"));
   }
 
+  static std::string UrlEncode(const std::string& key) {
+    static const char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char ch : key) {
+      const auto c = static_cast<unsigned char>(ch);
+      if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
+          c == '.' || c == '_' || c == '~') {
+        out.push_back(ch);
+      } else {
+        out += {'%', kHex[c >> 4], kHex[c & 15]};
+      }
+    }
+    return out;
+  }
+
+  // Checks a dump at got[pos] against dump_; returns the position after it.
+  template <typename Fail>
+  size_t CompareDump(bool meta, const std::string& got, size_t pos, const Fail& fail) {
+    std::map<std::string, std::string> want;  // the line's start -> the rest after cas
+    for (const auto& [key, item] : dump_) want[meta ? "key=" + UrlEncode(key) : "mg " + key] = "";
+    if (!meta) {
+      FUZZ_CHECK(got.compare(pos, 4, "OK\r\n") == 0, fail("mgdump without OK"));
+      pos += 4;
+    }
+    const std::string end = meta ? "END\r\n" : "EN\r\n";
+    const std::string eol = meta ? "\n" : "\r\n";
+    while (got.compare(pos, end.size(), end) != 0) {
+      const size_t e = got.find(eol, pos);
+      FUZZ_CHECK(e != std::string::npos, fail("unterminated dump line"));
+      const std::string line = got.substr(pos, e - pos);
+      pos = e + eol.size();
+      if (!meta) {
+        FUZZ_CHECK(want.erase(line) == 1, fail("unexpected or repeated mgdump line " + line));
+        continue;
+      }
+      const std::string head = line.substr(0, line.find(' '));
+      auto w = want.find(head);
+      FUZZ_CHECK(w != want.end(), fail("unexpected or repeated metadump line " + line));
+      std::string key;
+      for (const auto& [k, item] : dump_) {
+        if ("key=" + UrlEncode(k) == head) key = k;
+      }
+      const ModelItem& item = dump_.at(key);
+      const std::string exp =
+          item.exptime == 0 ? "-1" : std::to_string(kEpoch + int64_t{item.exptime});
+      long long la = 0;
+      unsigned long long cas = 0;
+      char fetch[8] = {};
+      int cls = 0;
+      unsigned long long size = 0;
+      int consumed = 0;
+      const std::string fields = line.substr(head.size());
+      const std::string exp_field = " exp=" + exp + " ";
+      FUZZ_CHECK(fields.compare(0, exp_field.size(), exp_field) == 0, fail("metadump exp"));
+      FUZZ_CHECK(std::sscanf(fields.c_str() + exp_field.size(),
+                             "la=%lld cas=%llu fetch=%7s cls=%d size=%llu%n", &la, &cas, fetch,
+                             &cls, &size, &consumed) == 5 &&
+                     static_cast<size_t>(consumed) == fields.size() - exp_field.size(),
+                 fail("metadump fields: " + line));
+      FUZZ_CHECK(std::string(fetch) == "yes" || std::string(fetch) == "no", fail("fetch"));
+      FUZZ_CHECK(la >= kEpoch + kStart && la <= kEpoch + int64_t{model_.now}, fail("la"));
+      FUZZ_CHECK(cls >= 1 && cls <= cache_->NumClasses(), fail("cls"));
+      FUZZ_CHECK(size == ItemSize(key, item.value.size()), fail("metadump size"));
+      model_.Observe(item.version, cas, fail("metadump cas inconsistent"));
+      want.erase(w);
+    }
+    FUZZ_CHECK(want.empty(), fail("dump misses " + want.begin()->first));
+    return pos + end.size();
+  }
+
   std::string History() const { return "\nops (most recent last):\n" + history_; }
 
   ByteReader in_;
@@ -711,6 +810,7 @@ class Harness {
   std::string history_;
   int max_commands_ = 1 << 30;
   int big_ops_ = 0;
+  std::map<std::string, ModelItem> dump_;  // the live items when a dump was asked for
 };
 
 }  // namespace

@@ -381,6 +381,37 @@ TEST_F(UdpTest, StatsConnsListsTheUdpSockets) {
   EXPECT_TRUE(self);
 }
 
+// compatibility.md C26: over UDP a dump (produced in pieces over TCP) is one reply message, the
+// command after it in the datagram its own. memcached's crawler cannot write to a UDP client.
+TEST_F(UdpTest, DumpIsOneMessage) {
+  if (!ServerIsMcd(server_.port())) GTEST_SKIP() << "memcached differs (compatibility.md C26)";
+  // 500 items: about 27 datagrams, well within a socket's receive buffer.
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_TRUE(c_->Send("set key" + std::to_string(i) + " 0 0 1 noreply\r\nv\r\n"));
+  }
+  ASSERT_EQ(c_->Version().rfind("VERSION ", 0), 0u);
+  ASSERT_TRUE(udp_->Send(5, "lru_crawler metadump all\r\nversion\r\n"));
+  std::vector<Datagram> parts;
+  const auto deadline = SteadyClock::now() + kReplyTimeout;
+  while (SteadyClock::now() < deadline && (parts.empty() || parts.size() < parts.front().total)) {
+    std::optional<Datagram> d = udp_->Receive();
+    ASSERT_TRUE(d.has_value());
+    ASSERT_EQ(d->id, 5);
+    parts.push_back(*d);
+  }
+  const std::string dump = Reassemble(parts);
+  EXPECT_GT(parts.size(), 10u);  // ~37 KB in 1400-byte datagrams
+  EXPECT_EQ(std::count(dump.begin(), dump.end(), '\n'), 501);
+  EXPECT_TRUE(dump.ends_with("\nEND\r\n"));
+  std::optional<Datagram> v = udp_->Receive();
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->total, 1);
+  EXPECT_EQ(v->body.rfind("VERSION ", 0), 0u);
+  std::vector<Datagram> mg = udp_->Request(6, "lru_crawler mgdump 1,2,3\r\n");
+  ASSERT_FALSE(mg.empty());
+  EXPECT_EQ(Reassemble(mg).rfind("OK\r\n", 0), 0u);
+}
+
 // compatibility.md C17: memcached keeps a command's state from one datagram to the next.
 TEST_F(UdpTest, NothingCarriesOverBetweenDatagrams) {
   if (!ServerIsMcd(server_.port())) GTEST_SKIP() << "memcached differs (compatibility.md C17)";

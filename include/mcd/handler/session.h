@@ -39,11 +39,12 @@ struct HandlerOptions {
   bool track_sizes = false;  // -o track_sizes: `stats sizes` histogram
   int idle_timeout = 0;      // -o idle_timeout: `stats` shows idle_kicks only when set
   // memcached 1.6.18 prints some `stats` and `stats items` lines only while the matching part
-  // of its machinery is on. mcd has none of those parts, but follows the same -o options so
-  // the list of names is memcached's for the same command line.
-  bool maxconns_fast = true;   // rejected_connections
-  bool slab_reassign = true;   // slab_reassign_*, slabs_moved
-  bool lru_crawler = true;     // lru_crawler_running, lru_crawler_starts
+  // of its machinery is on. mcd follows the same -o options so the list of names is memcached's
+  // for the same command line.
+  bool maxconns_fast = true;  // rejected_connections
+  bool slab_reassign = true;  // slab_reassign_*, slabs_moved
+  // (lru_crawler_running and lru_crawler_starts follow the crawler's live state instead:
+  // `lru_crawler enable|disable`, storage::Cache::CrawlerCounters.)
   bool lru_maintainer = true;  // lru_maintainer_juggles, evicted_active, moves_*, ...
   bool temp_lru = false;       // `stats items` number_temp (with lru_maintainer)
   // `stats settings`, in order: name, value (memcached's names).
@@ -118,8 +119,13 @@ class Session {
   // memcached's name for the state between two reads, for `stats conns`: "conn_nread" while a
   // data block is awaited, "conn_swallow" while discarding one, else "conn_read".
   std::string_view ConnStateName() const;
-  // Inside a command: its data block, a swallow, or a streamed key list is still to come.
+  // Inside a command: its data block, a swallow, or a streamed key list is still to come, or a
+  // dump is being produced.
   bool InCommand() const;
+  // A dump (`lru_crawler metadump|mgdump`) is being streamed: each Consume() call, even with no
+  // input, produces its next piece (bounded, then yielded()), and commands that follow it wait
+  // until it has ended. Call Consume() again once the output has drained below its limit.
+  bool Dumping() const;
   // With a budget: everything produced so far has been sent; gives its reply objects back.
   void RepliesSent();
 

@@ -44,6 +44,8 @@ enum class CommandType : uint8_t {
   kSlabs,      // slabs reassign <src> <dst> | slabs automove <0|1|2|ratio F> [noreply]
   // cache_memlimit <megabytes> [noreply]
   kCacheMemlimit,
+  // lru_crawler crawl|metadump|mgdump <ids|all|hash> | enable | disable | sleep N | tocrawl N
+  kLruCrawler,
 };
 
 // True for the commands followed by a data block of `bytes` + 2 bytes.
@@ -83,8 +85,8 @@ struct Command {
   int64_t level = 0;        // verbosity; cache_memlimit: megabytes (low 32 bits, as memcached)
 
   // stats: everything after "stats", without leading and trailing spaces (e.g. "slabs",
-  // "cachedump 1 10"; inner tokens may be separated by several spaces); shutdown and slabs: the
-  // same.
+  // "cachedump 1 10"; inner tokens may be separated by several spaces); shutdown, slabs and
+  // lru_crawler: the same.
   std::string_view args;
 };
 

@@ -91,4 +91,21 @@ inline constexpr std::string_view kMemlimitNotMegabytes =
     "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n";
 inline constexpr std::string_view kMemlimitFailed =
     "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n";
+// lru_crawler (memcached 1.6.18; mgdump as 1.6.45)
+inline constexpr std::string_view kCrawlerDisabled = "CLIENT_ERROR lru crawler disabled\r\n";
+inline constexpr std::string_view kCrawlerBusy = "BUSY currently processing crawler request\r\n";
+inline constexpr std::string_view kCrawlerBadClass = "BADCLASS invalid class id\r\n";
+inline constexpr std::string_view kCrawlerNotStarted = "NOTSTARTED no items to crawl\r\n";
+inline constexpr std::string_view kCrawlerError = "ERROR an unknown error happened\r\n";
+inline constexpr std::string_view kCrawlerStartFailed =
+    "ERROR failed to start lru crawler thread\r\n";
+inline constexpr std::string_view kCrawlerSleepTooLong =
+    "CLIENT_ERROR sleep must be one second or less\r\n";
+inline constexpr std::string_view kMetadumpDisabled = "ERROR metadump not allowed\r\n";
+inline constexpr std::string_view kMgdumpDisabled = "ERROR key dump not allowed\r\n";
+inline constexpr std::string_view kMetadumpPipelined =
+    "ERROR cannot pipeline other commands before metadump\r\n";
+inline constexpr std::string_view kMgdumpPipelined =
+    "ERROR cannot pipeline other commands before mgdump\r\n";
+inline constexpr std::string_view kMgdumpEnd = "EN\r\n";
 }  // namespace mcd::protocol::wire

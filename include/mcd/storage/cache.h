@@ -60,6 +60,10 @@ struct CacheOptions {
   bool temp_lru = false;
   RelTime temporary_ttl = 61;
   bool lru_crawler = true;  // -o no_lru_crawler: no background reclaim of dead items
+  // -o lru_crawler_sleep: microseconds the crawler pauses after every 1000 chunks (0: none).
+  uint32_t lru_crawler_sleep = 100;
+  // -o lru_crawler_tocrawl: items a crawl examines per class at most (0: all).
+  uint32_t lru_crawler_tocrawl = 0;
   int slab_automove = 1;
   double automove_ratio = 0.8;
   int automove_window = 30;
@@ -96,6 +100,59 @@ enum class ReassignResult : uint8_t {
   kBadClass,  // no such class
   kNoSpare,   // the source class has fewer than two pages
   kSame,      // source and destination are the same class
+};
+
+// `lru_crawler crawl`, as memcached answers it (the class list is checked by the caller).
+enum class CrawlResult : uint8_t {
+  kOk,          // the crawl started
+  kBusy,        // a crawl asked for earlier has not finished
+  kNotStarted,  // no class named
+  kDisabled,    // the crawler is off (`lru_crawler disable`, -o no_lru_crawler)
+};
+
+// The LRU crawler's state for `stats` and `stats settings`.
+struct CrawlerStats {
+  bool enabled = false;  // lru_crawler
+  bool running = false;  // a crawl (asked for or scheduled) or an item walk is under way
+  uint64_t starts = 0;   // crawls and walks started (lru_crawler_starts)
+  uint32_t sleep_us = 0;
+  uint32_t tocrawl = 0;
+};
+
+// One live item as `lru_crawler metadump` reports it.
+struct ItemMeta {
+  std::string_view key;  // valid only during the callback
+  RelTime exptime = 0;   // 0: never expires
+  RelTime last_access = 0;
+  uint64_t cas = 0;  // 0 when cas is disabled (-C)
+  bool fetched = false;
+  int class_id = 0;
+  uint64_t size = 0;  // header + key + value + "\r\n", as counted in `bytes`
+};
+
+// A walk over the live items of some slab classes (`lru_crawler metadump` and `mgdump`), in
+// batches small enough to be interleaved with other work: it holds one class lock at a time, for
+// at most 64 chunks, and never while its caller formats or sends. Each class's pages are listed
+// when the walk reaches the class; a page that leaves the class meanwhile (page mover) is
+// skipped, and items stored in pages the class gains later are not visited. Every item that stays
+// linked in a listed page throughout is reported exactly once.
+//
+// Made by Cache::WalkItems; must not outlive the cache. One thread at a time.
+class ItemWalk {
+ public:
+  ~ItemWalk();
+  ItemWalk(const ItemWalk&) = delete;
+  ItemWalk& operator=(const ItemWalk&) = delete;
+  // Examines up to `max_chunks` more chunks and calls fn for each live item among them (after
+  // the class lock is dropped: fn may do anything but call the cache back with this walk).
+  // Returns false once every chunk has been examined.
+  bool Step(uint64_t max_chunks, const std::function<void(const ItemMeta&)>& fn);
+
+ private:
+  friend class Cache;
+  struct State;
+  explicit ItemWalk(std::unique_ptr<State> state);
+  std::unique_ptr<State> s_;
 };
 
 // Page-mover counters for `stats` (memcached's names without the slab_reassign_ prefix).
@@ -240,9 +297,28 @@ class Cache {
   // if any (the mover thread calls it once a second; tests call it themselves). True if it
   // started a move.
   bool AutomoveTick();  // (see Impl::AutomoveTick)
-  // One whole round of the background crawler in the calling thread (the mover thread runs
-  // them paced; tests call this): frees every dead item with no reader. Only for a cache made
-  // without the maintainer threads (start_maintainer = false), whose crawler state it shares.
+  // --- LRU crawler (cache_crawler.cc) ------------------------------------------------------
+  // `lru_crawler crawl`: the crawler thread walks every chunk of the classes in class_mask (bit
+  // i: class i) once, at most `tocrawl` items each, freeing expired and flushed items. A
+  // scheduled round under way takes them in; another crawl asked for and not finished is kBusy.
+  CrawlResult RequestCrawl(uint64_t class_mask);
+  // `lru_crawler enable`: false if the crawler is already on. `disable` lets a running crawl
+  // finish and starts no more.
+  bool EnableCrawler();
+  void DisableCrawler();
+  // `lru_crawler sleep N` (microseconds after every 1000 chunks) and `lru_crawler tocrawl N`.
+  void SetCrawlerSleep(uint32_t us);
+  void SetCrawlerToCrawl(uint32_t items);
+  CrawlerStats CrawlerCounters() const;
+  // A walk over the live items of the classes in class_mask (see ItemWalk). It counts as a
+  // crawler start and keeps lru_crawler_running true while it exists.
+  std::unique_ptr<ItemWalk> WalkItems(uint64_t class_mask);
+  // Runs a crawl asked for with RequestCrawl to its end in the calling thread; false if none
+  // was pending. Only for a cache made without the maintainer threads (tests).
+  bool CrawlPending();
+  // One whole round over every class in the calling thread (the crawler thread runs them paced;
+  // tests call this): frees every dead item with no reader. Only for a cache made without the
+  // maintainer threads (start_maintainer = false), whose crawler state it shares.
   void CrawlOnce();
   // One tick of the LRU maintainer (segment moves, dead items), for caches without the
   // background thread (tests).
@@ -273,6 +349,7 @@ class Cache {
   bool MaintainOnce();
 
  private:
+  friend class ItemWalk;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -332,7 +332,7 @@ bool Has(const std::vector<std::string>& names, const std::string& name) {
 }
 
 // memcached 1.6.18 prints some general `stats` lines only while the matching machinery is on;
-// the session follows the same switches (HandlerOptions).
+// the session follows the same switches (HandlerOptions, and the crawler's live state).
 TEST_F(SessionTest, GeneralStatsListFollowsOptions) {
   std::vector<std::string> all = StatNames(Run("stats\r\n"));
   EXPECT_EQ(all.size(), 92u);
@@ -340,7 +340,7 @@ TEST_F(SessionTest, GeneralStatsListFollowsOptions) {
                            "lru_maintainer_juggles", "evicted_active", "lru_bumps_dropped"}) {
     EXPECT_TRUE(Has(all, name)) << name;
   }
-  ctx_.options.lru_crawler = false;
+  cache_->DisableCrawler();  // `lru_crawler disable` (or -o no_lru_crawler)
   ctx_.options.lru_maintainer = false;
   std::vector<std::string> stats_t = StatNames(Run("stats\r\n"));
   EXPECT_EQ(stats_t.size(), 83u);  // what memcached's t/stats.t counts

@@ -401,6 +401,24 @@ std::vector<Case> Cases() {
       {"cache_memlimit noreply\r\n", Err(E::kUnknownCommand, true)},
       {"CACHE_MEMLIMIT 8\r\n", Err(E::kUnknownCommand)},
       {"cache_memlimits 8\r\n", Err(E::kUnknownCommand)},
+      // lru_crawler: the sub-command and its arguments are the handler's (it checks the token
+      // count, as memcached does); noreply is not special.
+      {"lru_crawler\r\n", {.type = T::kLruCrawler}},
+      {"lru_crawler crawl all\r\n", {.type = T::kLruCrawler, .args = "crawl all"}},
+      {"lru_crawler crawl 1,2,3\r\n", {.type = T::kLruCrawler, .args = "crawl 1,2,3"}},
+      {"lru_crawler   metadump   hash  \r\n", {.type = T::kLruCrawler, .args = "metadump   hash"}},
+      {"lru_crawler mgdump all\n", {.type = T::kLruCrawler, .args = "mgdump all"}},
+      {"lru_crawler enable\r\n", {.type = T::kLruCrawler, .args = "enable"}},
+      {"lru_crawler disable\r\n", {.type = T::kLruCrawler, .args = "disable"}},
+      {"lru_crawler sleep 100\r\n", {.type = T::kLruCrawler, .args = "sleep 100"}},
+      {"lru_crawler tocrawl 0\r\n", {.type = T::kLruCrawler, .args = "tocrawl 0"}},
+      {"lru_crawler crawl all noreply\r\n", {.type = T::kLruCrawler, .args = "crawl all noreply"}},
+      // memcached 1.6.18: a known command is dispatched before the HTTP guard (its handler
+      // answers ERROR); an unknown one starting with "l" meets the guard.
+      {"lru_crawler HTTP/1.1\r\n", {.type = T::kLruCrawler, .args = "HTTP/1.1"}},
+      {"lru_crawlers crawl all\r\n", Err(E::kUnknownCommand)},
+      {"LRU_CRAWLER crawl 1\r\n", Err(E::kUnknownCommand)},
+      {"lru_crawlerx / HTTP/1.1\r\n", Closed(E::kHttpRequest)},
 
       // Unknown commands and the HTTP guard.
       {"\r\n", Err(E::kUnknownCommand)},
@@ -829,6 +847,12 @@ TEST(TextParserTest, ComposeThenParseRoundTrips) {
   Command shutdown = make(T::kShutdown);
   shutdown.args = "graceful";
   cmds.push_back(shutdown);
+  cmds.push_back(make(T::kLruCrawler));
+  for (const char* args : {"crawl all", "metadump 1,2", "mgdump hash", "sleep 0", "enable"}) {
+    Command crawler = make(T::kLruCrawler);
+    crawler.args = args;
+    cmds.push_back(crawler);
+  }
 
   for (const Command& c : cmds) {
     std::string wire = ComposeCommand(c);
