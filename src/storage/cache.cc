@@ -184,14 +184,18 @@ void Cache::Impl::MarkMayExpire(const Item* it) {
 
 void Cache::Impl::Bump(Item* it, RelTime now) {
   constexpr uint8_t kBits = kItemActive | kItemFetched;
-  if (it->segment() == kLruCold && opts.lru_segmented) {
-    // Read while cold: to warm at once (memcached bumps such an item out of its cold LRU), so
-    // it is not the hand's next victim. The active bit is spent on the move.
+  const uint8_t f = it->flags();
+  if (!opts.lru_segmented) {
+    if ((f & kBits) != kBits) it->set_flags(kBits);  // plain CLOCK: any read is a second chance
+  } else if ((f & kItemFetched) == 0) {
+    it->set_flags(kItemFetched);  // as memcached: the first read only marks the item fetched
+  } else if (it->segment() == kLruCold) {
+    // Read again while cold: to warm at once (memcached bumps such an item out of its cold
+    // LRU), so it is not the hand's next victim. The active bit is spent on the move.
     MoveSegment(it, kLruWarm);
     lru[slab.ClassOf(it)].moves_to_warm.fetch_add(1, std::memory_order_relaxed);
-    it->set_flags(kItemFetched);
-  } else if ((it->flags() & kBits) != kBits) {
-    it->set_flags(kBits);
+  } else if ((f & kItemActive) == 0) {
+    it->set_flags(kItemActive);
   }
   if (now - it->load_time() >= kTimeUpdateInterval) it->store_time(now);
 }

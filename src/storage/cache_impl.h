@@ -89,8 +89,10 @@ struct Cache::Impl {
            flush_cas.load(std::memory_order_relaxed) != 0 ||
            flush_time.load(std::memory_order_relaxed) != 0;
   }
-  // Marks a hit: active + fetched bits (only if not set) and the access time (at most once per
-  // kTimeUpdateInterval); a cold item moves to warm (memcached's bump out of its cold LRU).
+  // Marks a hit and refreshes the access time (at most once per kTimeUpdateInterval). With the
+  // segments, as memcached: the first read sets the fetched bit, the second the active bit, and
+  // an active cold item moves to warm (memcached's bump out of its cold LRU). Without them, any
+  // read sets both.
   // REQUIRES: the item's stripe lock held.
   void Bump(Item* it, RelTime now);
   // Moves an item to segment `to`, keeping the per-class segment counts. REQUIRES: the item's

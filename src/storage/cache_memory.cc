@@ -13,11 +13,12 @@
 //     could deadlock); a busy stripe skips the item;
 //   - an expired or flushed item with no reader is reclaimed (`reclaimed`, `expired_unfetched`);
 //   - a live item moves between segments (PassLocked), as memcached's segmented LRU moves items
-//     between its hot, warm and cold queues: a new item is hot and leaves hot on the hand's
-//     first pass (to warm if it was read, else to cold); a warm item stays warm while it is read
-//     between passes, else goes to cold; a cold item read since the last pass goes to warm (a
-//     hit on a cold item moves it at once). Temporary items (TTL within -o temporary_ttl) are
-//     never evicted. Only a cold item not read since the last pass is a victim:
+//     between its hot, warm and cold queues. As in memcached, the first read marks an item
+//     fetched and the second active. A new item is hot and leaves hot on the hand's first pass
+//     (to warm if active, else to cold); a warm item stays warm while it is read between passes
+//     or while warm is within its share (warm_lru_pct), else goes to cold; an active cold item
+//     goes to warm (a second read of a cold item moves it at once). Temporary items (TTL within
+//     -o temporary_ttl) are never evicted. Only a cold item that is not active is a victim:
 //   - a victim with no reader is evicted (`evicted`, `evicted_nonzero`, `evicted_time`,
 //     `evicted_unfetched`), unless eviction is off (-M).
 // Without segments (-o no_lru_maintainer, no_modern) every item is cold and the CLOCK is plain:
@@ -265,7 +266,10 @@ bool Cache::Impl::PassLocked(Item* it, uint8_t f) {
     case kLruWarm:
       if (active) {
         l.moves_within_lru.fetch_add(1, std::memory_order_relaxed);
-      } else {
+      } else if (l.items[kLruWarm].load(std::memory_order_relaxed) * 100 >
+                 l.Items() * opts.warm_lru_pct) {
+        // Unread since the last pass, and warm is over its share: to cold (memcached moves its
+        // warm tail to cold only then, so warm protects items read twice).
         MoveSegment(it, kLruCold);
         l.moves_to_cold.fetch_add(1, std::memory_order_relaxed);
       }

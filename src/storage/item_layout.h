@@ -75,8 +75,9 @@ inline constexpr uint8_t kItemFreeListed = 1 << 7;
 
 // Segments of memcached's segmented LRU, kept by the per-class CLOCK (see cache_memory.cc):
 // Item::lru holds one of these.
-inline constexpr uint8_t kLruHot = 0;   // stored, not yet passed by the hand
-inline constexpr uint8_t kLruWarm = 1;  // read while hot or cold: kept a pass longer
+inline constexpr uint8_t kLruHot = 0;  // stored, not yet passed by the hand
+inline constexpr uint8_t kLruWarm =
+    1;  // read twice: kept while read, or while warm is within its share
 inline constexpr uint8_t kLruCold = 2;  // the hand evicts it on its next pass unless it is read
 inline constexpr uint8_t kLruTemp = 3;  // TTL within temporary_ttl: never evicted, only expires
 inline constexpr int kLruSegments = 4;
