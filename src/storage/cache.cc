@@ -42,7 +42,7 @@ Cache::Impl::Impl(const CacheOptions& options, const Clock* c)
   automove_mode.store(opts.slab_automove, std::memory_order_relaxed);
   automove_ratio.store(opts.automove_ratio, std::memory_order_relaxed);
   automove = std::make_unique<AutomovePolicy>(slab.NumClasses(), opts.automove_window,
-                                              opts.automove_ratio);
+                                              opts.automove_ratio, opts.automove_phases);
   crawler_enabled.store(opts.lru_crawler, std::memory_order_relaxed);
   crawler_sleep_us.store(opts.lru_crawler_sleep, std::memory_order_relaxed);
   crawler_tocrawl.store(opts.lru_crawler_tocrawl, std::memory_order_relaxed);

@@ -154,9 +154,10 @@ struct Cache::Impl {
   ReassignResult ReassignPage(int src, int dst);
   // Advances the running move; false when none is running (any more).
   bool MoveStep();
-  // One automove decision; *to_pool says it gave a page to the pool (then the next one comes
-  // at once, as memcached does).
-  bool AutomoveTick(bool* to_pool = nullptr);
+  // One automove sampling tick and the move it decides on; *to_pool says it gave a page to the
+  // pool (then the next one comes at once, as memcached does). With may_move false the policy
+  // is sampled but a move between classes is not started (too soon after the last one).
+  bool AutomoveTick(bool* to_pool = nullptr, bool may_move = true);
   void MoverLoop();
   // --- background crawler (cache_crawler.cc) ------------------------------------------------
   // Adds classes to the crawl round: with `due_only`, those of class_mask that may hold dead

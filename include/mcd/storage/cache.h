@@ -67,6 +67,11 @@ struct CacheOptions {
   int slab_automove = 1;
   double automove_ratio = 0.8;
   int automove_window = 30;
+  // Automove sampling ticks per second (mcd's own, automove.h): 1 is memcached's one tick a
+  // second; more lets a decision come as soon as memcached's rule holds. Moves decided by the
+  // policy start at most every automove_min_gap_ms apart.
+  int automove_phases = 10;
+  int automove_min_gap_ms = 500;
   bool start_maintainer = true;  // background thread for hash expansion (tests may drive
                                  // expansion by hand with MaintainOnce())
 };
