@@ -67,6 +67,12 @@ struct Cache::Impl {
   // True if expired (exptime reached) or flushed; *why says which.
   bool IsDead(const Item* it, RelTime now, LookupResult* why) const;
   uint64_t NextCas() { return cas_counter.fetch_add(1, std::memory_order_relaxed) + 1; }
+  // Gives an item its cas before it is linked (or, under its stripe lock, a new one): the
+  // client's (meta E; the item is then flushed by time) or the next one.
+  void AssignCas(Item* it, uint64_t client_cas) {
+    it->store_cas(client_cas != 0 ? client_cas : NextCas());
+    it->set_meta(kMetaClientCas, client_cas != 0);
+  }
 
   // Get / GetAndTouch: a hit comes back with a reference.
   Item* Lookup(std::string_view key, bool touch, RelTime exptime, LookupResult* result);
