@@ -10,7 +10,8 @@
 //      (among the first 23 tokens; the tokenizer gives up on the line)
 //   4. too few tokens; ms: a bad datalen                               -> bad command line format
 //   5. key too long (mcd: or with a control byte)                      -> bad command line format
-//   6. more than 20 tokens                                             -> options flags are too long
+//   6. more than 20 tokens                                             -> options flags are too
+//   long
 //   7. flags left to right: a duplicate or unknown letter stops at once; a bad value (N T R C E
 //      F J D) or a bad base64 key is remembered and the scan goes on, the last one reported
 //   8. ms/ma: an invalid M mode; 9. an opaque longer than 32 bytes.

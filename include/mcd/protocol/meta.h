@@ -34,20 +34,20 @@ enum class MetaCommandType : uint8_t {
 // Error replies of the meta parser, each one exact memcached 1.6.45 string (MetaErrorReply).
 enum class MetaError : uint8_t {
   kNone,
-  kUnknownCommand,       // "ERROR" (the line's command is none of the six)
-  kBadFormat,            // "CLIENT_ERROR bad command line format"
-  kInvalidFlag,          // "CLIENT_ERROR invalid flag"
-  kDuplicateFlag,        // "CLIENT_ERROR duplicate flag"
-  kTooManyFlags,         // "CLIENT_ERROR options flags are too long"
-  kBadToken,             // "CLIENT_ERROR bad token in command line format" (N T R C E values)
-  kBadKeyEncoding,       // "CLIENT_ERROR error decoding key" (b with a key that is not base64)
-  kBadInitial,           // "CLIENT_ERROR invalid numeric initial value" (J)
-  kBadDelta,             // "CLIENT_ERROR invalid numeric delta value" (D)
-  kOpaqueTooLong,        // "CLIENT_ERROR opaque token too long"
-  kBadSetMode,           // "CLIENT_ERROR invalid mode for ms M token"
-  kBadArithmeticMode,    // "CLIENT_ERROR invalid mode for ma M token"
-  kInvalidOrDuplicate,   // "CLIENT_ERROR invalid or duplicate flag" (every flag error of ma)
-  kLineTooLong,          // (with kClose) no newline within kMaxLineLength + 1 bytes
+  kUnknownCommand,      // "ERROR" (the line's command is none of the six)
+  kBadFormat,           // "CLIENT_ERROR bad command line format"
+  kInvalidFlag,         // "CLIENT_ERROR invalid flag"
+  kDuplicateFlag,       // "CLIENT_ERROR duplicate flag"
+  kTooManyFlags,        // "CLIENT_ERROR options flags are too long"
+  kBadToken,            // "CLIENT_ERROR bad token in command line format" (N T R C E values)
+  kBadKeyEncoding,      // "CLIENT_ERROR error decoding key" (b with a key that is not base64)
+  kBadInitial,          // "CLIENT_ERROR invalid numeric initial value" (J)
+  kBadDelta,            // "CLIENT_ERROR invalid numeric delta value" (D)
+  kOpaqueTooLong,       // "CLIENT_ERROR opaque token too long"
+  kBadSetMode,          // "CLIENT_ERROR invalid mode for ms M token"
+  kBadArithmeticMode,   // "CLIENT_ERROR invalid mode for ma M token"
+  kInvalidOrDuplicate,  // "CLIENT_ERROR invalid or duplicate flag" (every flag error of ma)
+  kLineTooLong,         // (with kClose) no newline within kMaxLineLength + 1 bytes
 };
 
 // Flags per command: at most 20 tokens in all (command, key, [datalen,] flags), as memcached.
@@ -80,14 +80,14 @@ struct MetaCommand {
   uint8_t num_flags = 0;
 
   // Flag values (valid when the flag is present; defaults otherwise).
-  int32_t ttl = 0;             // T: new TTL (exptime semantics: negative = expired at once)
-  int32_t vivify_ttl = 0;      // N: TTL of an item created on a miss
-  int32_t recache_ttl = 0;     // R: win the recache when the remaining TTL is below this
-  uint32_t client_flags = 0;   // F (ms)
-  uint64_t compare_cas = 0;    // C: compare CAS
-  uint64_t new_cas = 0;        // E: CAS to give the modified item
-  uint64_t delta = 1;          // D (ma)
-  uint64_t initial = 0;        // J (ma): value of an item created on a miss
+  int32_t ttl = 0;            // T: new TTL (exptime semantics: negative = expired at once)
+  int32_t vivify_ttl = 0;     // N: TTL of an item created on a miss
+  int32_t recache_ttl = 0;    // R: win the recache when the remaining TTL is below this
+  uint32_t client_flags = 0;  // F (ms)
+  uint64_t compare_cas = 0;   // C: compare CAS
+  uint64_t new_cas = 0;       // E: CAS to give the modified item
+  uint64_t delta = 1;         // D (ma)
+  uint64_t initial = 0;       // J (ma): value of an item created on a miss
   // M: the byte after 'M' (0 if absent). Validated for ms (0 E A P R S) and ma (0 I + D -);
   // mg and md ignore it. A bare "M" reads the byte after the token, as memcached does, which is
   // never a valid mode.

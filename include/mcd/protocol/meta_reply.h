@@ -44,7 +44,7 @@ struct MetaReplyValues {
   // after the line.
   uint32_t value_length = 0;
   // ma VA: the new number, written after the line with its "\r\n" (value_length is ignored).
-  std::string_view number;
+  std::string_view number{};
   // mg hits (VA/HD) only: whether the item's key is binary. memcached answers `k` from the item,
   // so an item stored with `b` comes back in base64 even when fetched without `b`. Every other
   // reply uses the request's `b` (cmd.key_binary).
@@ -57,12 +57,12 @@ struct MetaReplyValues {
   // decides which TTL `t` sees: memcached applies T and N while writing the flags, in request
   // order (MetaCommand::IndexOf).
   int64_t ttl = kMetaNoExpiry;
-  uint32_t size = 0;          // s: value length (ms: after append/prepend)
-  uint32_t last_access = 0;   // l: seconds since the last access before this command
-  bool hit_before = false;    // h: fetched before this command
-  bool win_sent = false;      // Z (mg): another client already got W
-  bool stale = false;         // X (mg): the item is stale
-  bool won = false;           // W (mg): this client won the right to recache
+  uint32_t size = 0;         // s: value length (ms: after append/prepend)
+  uint32_t last_access = 0;  // l: seconds since the last access before this command
+  bool hit_before = false;   // h: fetched before this command
+  bool win_sent = false;     // Z (mg): another client already got W
+  bool stale = false;        // X (mg): the item is stale
+  bool won = false;          // W (mg): this client won the right to recache
 };
 
 // Upper bound of EncodeMetaReply's output (and of EncodeMetaDebug's): 18 flags with values, a
@@ -82,9 +82,9 @@ void AppendMetaReply(const MetaCommand& cmd, const MetaReplyValues& v, OutBuf* o
 // me's hit line: "ME <key> exp=<e> la=<l> cas=<c> fetch=<yes|no> cls=<id> size=<bytes>\r\n".
 // A miss is "EN\r\n" (MetaCode::kEn, no flags).
 struct MetaDebugValues {
-  std::string_view key;   // the item's key
-  bool key_binary = false;  // the item's key is binary: written in base64
-  int64_t exp = -1;       // seconds left, -1 when the item never expires (may be negative)
+  std::string_view key{};    // the item's key
+  bool key_binary = false;   // the item's key is binary: written in base64
+  int64_t exp = -1;          // seconds left, -1 when the item never expires (may be negative)
   uint32_t last_access = 0;  // seconds since the last access
   uint64_t cas = 0;
   bool fetched = false;

@@ -125,8 +125,7 @@ inline constexpr std::string_view kMetaMe = "ME ";  // "ME <key> exp=... la=... 
 
 inline constexpr std::string_view kMetaInvalidFlag = "CLIENT_ERROR invalid flag\r\n";
 inline constexpr std::string_view kMetaDuplicateFlag = "CLIENT_ERROR duplicate flag\r\n";
-inline constexpr std::string_view kMetaTooManyFlags =
-    "CLIENT_ERROR options flags are too long\r\n";
+inline constexpr std::string_view kMetaTooManyFlags = "CLIENT_ERROR options flags are too long\r\n";
 inline constexpr std::string_view kMetaBadToken =
     "CLIENT_ERROR bad token in command line format\r\n";
 inline constexpr std::string_view kMetaBadKeyEncoding = "CLIENT_ERROR error decoding key\r\n";
@@ -134,8 +133,7 @@ inline constexpr std::string_view kMetaBadInitial =
     "CLIENT_ERROR invalid numeric initial value\r\n";
 inline constexpr std::string_view kMetaBadDelta = "CLIENT_ERROR invalid numeric delta value\r\n";
 inline constexpr std::string_view kMetaOpaqueTooLong = "CLIENT_ERROR opaque token too long\r\n";
-inline constexpr std::string_view kMetaBadSetMode =
-    "CLIENT_ERROR invalid mode for ms M token\r\n";
+inline constexpr std::string_view kMetaBadSetMode = "CLIENT_ERROR invalid mode for ms M token\r\n";
 inline constexpr std::string_view kMetaBadArithmeticMode =
     "CLIENT_ERROR invalid mode for ma M token\r\n";
 inline constexpr std::string_view kMetaInvalidOrDuplicate =
