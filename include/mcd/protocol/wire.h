@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "mcd/protocol/meta.h"
 #include "mcd/protocol/text_parser.h"
 
 namespace mcd::protocol::wire {
@@ -108,4 +109,75 @@ inline constexpr std::string_view kMetadumpPipelined =
 inline constexpr std::string_view kMgdumpPipelined =
     "ERROR cannot pipeline other commands before mgdump\r\n";
 inline constexpr std::string_view kMgdumpEnd = "EN\r\n";
+}  // namespace mcd::protocol::wire
+
+// ---- Meta protocol (memcached 1.6.45) ----------------------------------------------------------
+namespace mcd::protocol::wire {
+// Return codes; each is followed by the return flags (" <flag>...") and "\r\n".
+inline constexpr std::string_view kMetaHd = "HD";  // success (stored, deleted, hit without value)
+inline constexpr std::string_view kMetaVa = "VA";  // "VA <length>": a value follows the line
+inline constexpr std::string_view kMetaEn = "EN";  // miss (mg, me)
+inline constexpr std::string_view kMetaNs = "NS";  // not stored
+inline constexpr std::string_view kMetaEx = "EX";  // CAS mismatch
+inline constexpr std::string_view kMetaNf = "NF";  // not found
+inline constexpr std::string_view kMetaMn = "MN\r\n";
+inline constexpr std::string_view kMetaMe = "ME ";  // "ME <key> exp=... la=... cas=... ..."
+
+inline constexpr std::string_view kMetaInvalidFlag = "CLIENT_ERROR invalid flag\r\n";
+inline constexpr std::string_view kMetaDuplicateFlag = "CLIENT_ERROR duplicate flag\r\n";
+inline constexpr std::string_view kMetaTooManyFlags = "CLIENT_ERROR options flags are too long\r\n";
+inline constexpr std::string_view kMetaBadToken =
+    "CLIENT_ERROR bad token in command line format\r\n";
+inline constexpr std::string_view kMetaBadKeyEncoding = "CLIENT_ERROR error decoding key\r\n";
+inline constexpr std::string_view kMetaBadInitial =
+    "CLIENT_ERROR invalid numeric initial value\r\n";
+inline constexpr std::string_view kMetaBadDelta = "CLIENT_ERROR invalid numeric delta value\r\n";
+inline constexpr std::string_view kMetaOpaqueTooLong = "CLIENT_ERROR opaque token too long\r\n";
+inline constexpr std::string_view kMetaBadSetMode = "CLIENT_ERROR invalid mode for ms M token\r\n";
+inline constexpr std::string_view kMetaBadArithmeticMode =
+    "CLIENT_ERROR invalid mode for ma M token\r\n";
+inline constexpr std::string_view kMetaInvalidOrDuplicate =
+    "CLIENT_ERROR invalid or duplicate flag\r\n";
+// Executor errors of meta commands (classic ones are above: kNonNumeric, kTooLarge, ...).
+inline constexpr std::string_view kMetaOutOfMemory = "SERVER_ERROR out of memory\r\n";
+inline constexpr std::string_view kMetaVivifyOutOfMemory =
+    "SERVER_ERROR Out of memory allocating new item\r\n";
+inline constexpr std::string_view kMetaRefcountOverflow =
+    "SERVER_ERROR refcount overflow during fetch\r\n";
+
+// The reply for a meta parse error (empty for kNone and kLineTooLong, which closes instead).
+inline std::string_view MetaErrorReply(MetaError e) {
+  switch (e) {
+    case MetaError::kUnknownCommand:
+      return kError;
+    case MetaError::kBadFormat:
+      return kBadFormat;
+    case MetaError::kInvalidFlag:
+      return kMetaInvalidFlag;
+    case MetaError::kDuplicateFlag:
+      return kMetaDuplicateFlag;
+    case MetaError::kTooManyFlags:
+      return kMetaTooManyFlags;
+    case MetaError::kBadToken:
+      return kMetaBadToken;
+    case MetaError::kBadKeyEncoding:
+      return kMetaBadKeyEncoding;
+    case MetaError::kBadInitial:
+      return kMetaBadInitial;
+    case MetaError::kBadDelta:
+      return kMetaBadDelta;
+    case MetaError::kOpaqueTooLong:
+      return kMetaOpaqueTooLong;
+    case MetaError::kBadSetMode:
+      return kMetaBadSetMode;
+    case MetaError::kBadArithmeticMode:
+      return kMetaBadArithmeticMode;
+    case MetaError::kInvalidOrDuplicate:
+      return kMetaInvalidOrDuplicate;
+    case MetaError::kNone:
+    case MetaError::kLineTooLong:
+      return {};
+  }
+  return {};
+}
 }  // namespace mcd::protocol::wire
