@@ -31,11 +31,16 @@ class MetaCase(mcd_server.ServerTestCase):
         self.c.close()
 
     def raw(self, data):
-        """Sends bytes ending with mn and returns every byte before the final MN line."""
+        """Sends bytes followed by mn and returns every byte before the final MN line. Each mn
+        line in `data` adds one MN that is awaited too."""
         self.c.send(data + b"mn\r\n")
+        expected = data.split(b"\r\n").count(b"mn") + 1
         out = b""
-        while not (out == b"MN\r\n" or out.endswith(b"\r\nMN\r\n")):
-            out += self.c.sock.recv(65536)
+        while not (out.endswith(b"MN\r\n") and out.split(b"\r\n").count(b"MN") >= expected):
+            chunk = self.c.sock.recv(65536)
+            if not chunk:
+                self.fail("connection closed after %r" % out)
+            out += chunk
         return out[:-4]
 
     def set(self, key, value, *flags):
