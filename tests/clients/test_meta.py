@@ -8,7 +8,6 @@ Every expected reply here is what memcached 1.6.45 sends (tests/clients/meta_ref
 lists the tricky ones). CAS values are never hard-coded: they are read back with the c flag.
 """
 import os
-import re
 import tempfile
 import threading
 import unittest
