@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <cstring>
 
-#include "lru_crawler_command.h"
 #include "mcd/handler/stats_format.h"
 #include "mcd/protocol/text_parser.h"
 #include "mcd/protocol/wire.h"
 #include "mcd/storage/item.h"
 #include "mcd/util/numbers.h"
 #include "memlimit_command.h"
+#include "session_state.h"
 #include "slabs_command.h"
 
 namespace mcd::handler {
@@ -27,11 +27,6 @@ void ReleaseItemRef(void* cache, void* item) {
 
 namespace {
 
-// Logs one protocol line or reply at -vv, by explicit length (data may hold any byte).
-void LogLine(char dir, int conn_id, std::string_view s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
-  LOG(INFO) << dir << conn_id << ' ' << s;
-}
 
 // Values up to this size (with their "\r\n") are copied into the reply instead of referenced.
 constexpr uint32_t kInlineValueMax = 2048;
@@ -61,103 +56,6 @@ storage::StoreMode ModeOf(CommandType t) {
 }
 
 }  // namespace
-
-struct Session::State {
-  enum class Phase : uint8_t { kLine, kData, kSwallow, kKeys, kDump };
-
-  State(SharedContext* c, stats::ThreadStats* t, int id, BufferBudget* b)
-      : ctx(c), cache(c->cache), ts(t), detail(&c->stats->Prefixes()), conn_id(id), budget(b) {}
-
-  SharedContext* ctx;
-  storage::Cache* cache;
-  stats::ThreadStats* ts;
-  // `stats detail`: each Record* call is one relaxed load while detail is off.
-  stats::PrefixStats* detail;
-  int conn_id;
-  Phase phase = Phase::kLine;
-
-  // kData: the item being filled and what to do with it.
-  storage::Item* item = nullptr;
-  CommandType store_type = CommandType::kSet;
-  uint64_t cas_unique = 0;
-  bool store_noreply = false;
-  uint32_t data_total = 0;  // value + "\r\n"
-  uint32_t data_filled = 0;
-  // kSwallow: bytes still to discard.
-  uint64_t swallow_left = 0;
-  // kKeys: the retrieval command whose line is still arriving.
-  Command multi;
-  // kDump: the walk over the items being dumped, and the dump's format.
-  std::unique_ptr<storage::ItemWalk> walk;
-  CrawlerDump::Kind dump_kind = CrawlerDump::Kind::kNone;
-  // A command other than a retrieval was served since the output was last flushed in
-  // memcached's terms (the start of this read, the end of a retrieval or a dump): memcached
-  // refuses to start a dump behind its queued replies.
-  bool pipelined = false;
-
-  bool close = false;
-  bool yielded = false;
-  // Set by Retrieve when it stopped at the output limit before the end of its key list: where
-  // the unserved keys start (in the input of the current Consume call).
-  const char* keys_resume_at = nullptr;
-  size_t max_output = SIZE_MAX;  // of the current Consume call
-
-  // -o read_buf_mem_limit (null without it): reply objects taken and not given back yet.
-  BufferBudget* budget;
-  uint64_t replies_held = 0;
-  // The retrieval command being served: where its reply starts (usable only in the Consume
-  // call that started it: the connection sends between calls), the reply objects it took, how
-  // many keys it has served, and whether the rest of its streamed line is to be skipped
-  // because it ran out of reply objects.
-  OutBuf::Mark cmd_mark;
-  bool cmd_mark_valid = false;
-  uint64_t cmd_replies = 0;
-  uint64_t cmd_keys = 0;
-  bool skip_keys = false;
-
-  // A reply object for a new command. Without one, the connection is closed at once (unsent
-  // replies dropped), as memcached does.
-  bool StartReply(OutBuf* out) {
-    if (budget->TakeReply()) {
-      ++replies_held;
-      return true;
-    }
-    out->Clear();
-    close = true;
-    return false;
-  }
-  // A reply object for the next key of a retrieval (its first key uses the command's).
-  bool KeyReply(const Command& cmd, OutBuf* out);
-  // The rest of a streamed line already answered for running out of reply objects is consumed
-  // without a reply (even an error in it). True while skipping.
-  bool SkipKeys(const Command& cmd) {
-    if (!skip_keys) return false;
-    multi = cmd;
-    if (!cmd.more_keys) {
-      phase = Phase::kLine;
-      skip_keys = false;
-    }
-    return true;
-  }
-
-  int Verbosity() const { return ctx->verbosity.load(std::memory_order_relaxed); }
-
-  void Reply(OutBuf* out, std::string_view s) {
-    out->Append(s);
-    if (Verbosity() > 1) LogLine('>', conn_id, s);
-  }
-
-  void Dispatch(const Command& cmd, OutBuf* out);
-  void Retrieve(const Command& cmd, OutBuf* out);
-  void StartStore(const Command& cmd, OutBuf* out);
-  void FinishStore(OutBuf* out);
-  void Delta(const Command& cmd, OutBuf* out);
-  void Stats(const Command& cmd, OutBuf* out);
-  void FlushAll(const Command& cmd, OutBuf* out);
-  void LruCrawler(const Command& cmd, OutBuf* out);
-  // Produces the next bounded piece of the dump; true when it has ended (END sent).
-  bool ContinueDump(OutBuf* out);
-};
 
 Session::Session(SharedContext* ctx, stats::ThreadStats* thread_stats, int conn_id,
                  BufferBudget* budget)
@@ -221,10 +119,23 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size
           s.yielded = true;
           return off;
         }
+        const bool new_command = s.phase == State::Phase::kLine;
+        if (new_command) {
+          // Meta commands (mg ms md ma mn me) mix freely with classic ones on a connection.
+          const protocol::MetaDetect meta = protocol::DetectMeta(in.substr(off));
+          if (meta == protocol::MetaDetect::kNeedMore) return off;
+          if (meta == protocol::MetaDetect::kMeta) {
+            size_t meta_used = 0;
+            if (!s.MetaLine(in.substr(off), out, &meta_used)) return off;
+            off += meta_used;
+            ++done;
+            s.pipelined = true;
+            continue;
+          }
+        }
         Command cmd;
         size_t used = 0;
         protocol::ParseResult r;
-        const bool new_command = s.phase == State::Phase::kLine;
         if (s.phase == State::Phase::kKeys) {
           cmd = s.multi;
           r = protocol::ParseKeysContinuation(in.substr(off), &used, &cmd);
@@ -502,6 +413,29 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
   Reply(out, wire::kEnd);
 }
 
+void Session::State::AppendValue(storage::Item* it, OutBuf* out) {
+  const uint32_t total = storage::ItemValueSize(it) + 2;
+  std::string_view first = storage::ItemDataAt(it, 0);
+  if (total <= kInlineValueMax && first.size() >= total) {
+    out->Append(first.substr(0, total));
+    cache->Release(it);
+    return;
+  }
+  const bool copy = storage::ItemHeavilyReferenced(it);
+  uint32_t off = 0;
+  while (off < total) {
+    std::string_view piece = storage::ItemDataAt(it, off);
+    off += static_cast<uint32_t>(piece.size());
+    if (copy) {
+      out->Append(piece);
+    } else {
+      // The item is released after its last piece is sent.
+      out->AppendRef(piece.data(), piece.size(), off >= total ? it : nullptr);
+    }
+  }
+  if (copy) cache->Release(it);
+}
+
 bool Session::State::KeyReply(const Command& cmd, OutBuf* out) {
   if (cmd_keys++ == 0) return true;
   if (budget->TakeReply()) {
@@ -572,6 +506,16 @@ void Session::State::FinishStore(OutBuf* out) {
   if (Verbosity() > 1) {
     std::string_view first = storage::ItemDataAt(it, 0);
     LogLine('<', conn_id, first.substr(0, std::min<size_t>(first.size(), size)));
+  }
+  if (meta_store) {
+    meta_store = false;
+    if (!crlf) {  // meta sends this one even with q
+      cache->Release(it);
+      Reply(out, wire::kBadDataChunk);
+      return;
+    }
+    MetaFinishStore(it, out);
+    return;
   }
   if (!crlf) {
     cache->Release(it);

@@ -95,7 +95,8 @@ RelTime Cache::Impl::Now() {
 
 void Cache::Impl::ArmFlush(RelTime at) {
   flush_count.fetch_add(1, std::memory_order_relaxed);
-  if (!opts.use_cas) {
+  {
+    // By time: items with cas off, and items whose cas the client chose (meta E).
     RelTime cur = flush_time.load(std::memory_order_relaxed);
     while (cur < at && !flush_time.compare_exchange_weak(cur, at, std::memory_order_acq_rel)) {
     }

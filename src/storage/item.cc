@@ -13,6 +13,8 @@ uint32_t ItemValueSize(const Item* item) { return item->nbytes; }
 uint64_t ItemCas(const Item* item) {
   return (item->flags() & kItemNoCas) != 0 ? 0 : item->load_cas();
 }
+uint64_t ItemTotalSize(const Item* item) { return item->total_size(); }
+
 RelTime ItemExptime(const Item* item) { return item->load_exptime(); }
 
 // Readers check after taking their reference, so the count stays below this plus the number of

@@ -30,6 +30,10 @@ enum class ParseStatus {
 // the same read), the verdict depends only on those bytes, never on how the input was split.
 inline constexpr size_t kMaxLineLength = 2048;
 inline constexpr size_t kMaxKeyLength = 250;
+// A blank line (spaces at most) shorter than this, its "\n" included, is answered
+// "CLIENT_ERROR bad command line format", as memcached 1.6.45 answers it (1.6.18: ERROR).
+// Other short lines keep 1.6.18's ERROR (compatibility.md C28).
+inline constexpr size_t kMinLineLength = 4;
 
 struct ParseResult {
   ParseStatus status;

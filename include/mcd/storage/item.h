@@ -21,6 +21,8 @@ uint32_t ItemFlags(const Item* item);
 uint32_t ItemValueSize(const Item* item);  // without the trailing "\r\n"
 uint64_t ItemCas(const Item* item);        // 0 when cas is disabled (-C)
 RelTime ItemExptime(const Item* item);
+// Bytes the item takes: header, key, value and "\r\n" (as `lru_crawler metadump` size=).
+uint64_t ItemTotalSize(const Item* item);
 // The contiguous readable piece of the value region (value + "\r\n") starting at offset
 // (offset < value_size() + 2); non-empty.
 std::string_view ItemDataAt(const Item* item, uint32_t offset);
