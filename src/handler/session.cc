@@ -65,7 +65,7 @@ storage::StoreMode ModeOf(CommandType t) {
 struct Session::State {
   enum class Phase : uint8_t { kLine, kData, kSwallow, kKeys, kDump };
 
-  State(SharedContext* c, stats::ThreadStats* t, int id, BufferBudget* b)
+  State(SharedContext* c, stats::ThreadStats* t, int id, server::BufferBudget* b)
       : ctx(c), cache(c->cache), ts(t), detail(&c->stats->Prefixes()), conn_id(id), budget(b) {}
 
   SharedContext* ctx;
@@ -103,7 +103,7 @@ struct Session::State {
   size_t max_output = SIZE_MAX;  // of the current Consume call
 
   // -o read_buf_mem_limit (null without it): reply objects taken and not given back yet.
-  BufferBudget* budget;
+  server::BufferBudget* budget;
   uint64_t replies_held = 0;
   // The retrieval command being served: where its reply starts (usable only in the Consume
   // call that started it: the connection sends between calls), the reply objects it took, how
@@ -114,6 +114,13 @@ struct Session::State {
   uint64_t cmd_replies = 0;
   uint64_t cmd_keys = 0;
   bool skip_keys = false;
+
+  // MarkMessages(): where reply messages end (null: not recorded).
+  std::vector<size_t>* marks = nullptr;
+  void MarkEnd(const OutBuf& out) {
+    const size_t at = out.size();
+    if (at != 0 && (marks->empty() || marks->back() < at)) marks->push_back(at);
+  }
 
   // A reply object for a new command. Without one, the connection is closed at once (unsent
   // replies dropped), as memcached does.
@@ -160,7 +167,7 @@ struct Session::State {
 };
 
 Session::Session(SharedContext* ctx, stats::ThreadStats* thread_stats, int conn_id,
-                 BufferBudget* budget)
+                 server::BufferBudget* budget)
     : s_(new State(ctx, thread_stats, conn_id, budget)) {}
 
 Session::~Session() {
@@ -221,6 +228,7 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size
           s.yielded = true;
           return off;
         }
+        if (s.marks != nullptr && s.phase == State::Phase::kLine) s.MarkEnd(*out);
         Command cmd;
         size_t used = 0;
         protocol::ParseResult r;
@@ -296,6 +304,17 @@ std::string_view Session::ConnStateName() const {
     default:
       return "conn_read";
   }
+}
+
+void Session::MarkMessages(std::vector<size_t>* ends) { s_->marks = ends; }
+
+void Session::Reset() {
+  State& s = *s_;
+  if (s.item != nullptr) s.cache->Release(s.item);
+  RepliesSent();
+  std::vector<size_t>* marks = s.marks;
+  s = State(s.ctx, s.ts, s.conn_id, s.budget);
+  s.marks = marks;
 }
 
 std::span<char> Session::DirectDataSpan() {
@@ -436,6 +455,7 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
     const uint32_t total = size + 2;
     std::string_view first = storage::ItemDataAt(it, 0);
     const bool inline_value = total <= kInlineValueMax && first.size() >= total;
+    if (marks != nullptr) MarkEnd(*out);  // each VALUE block starts a message
     char* p = out->Reserve(6 + key.size() + 3 * 21 + 2 + (inline_value ? total : 0));
     char* w = p;
     std::memcpy(w, wire::kValue.data(), wire::kValue.size());
@@ -518,6 +538,7 @@ bool Session::State::KeyReply(const Command& cmd, OutBuf* out) {
   // As memcached: drop what this command produced and answer with an error instead (keeping
   // one reply object for it).
   out->Truncate(cmd_mark);
+  while (marks != nullptr && !marks->empty() && marks->back() > out->size()) marks->pop_back();
   budget->ReleaseReplies(cmd_replies - 1);
   replies_held -= cmd_replies - 1;
   cmd_replies = 1;
