@@ -2,7 +2,6 @@
 // -> server. The order of the process steps is explained in process.h. The server knows no
 // protocol: it gets the handler's sessions through a factory and counts into the registry
 // through plain pointers, all wired here.
-#include <event2/event.h>
 #include <glog/logging.h>
 
 #include <cstdio>
@@ -63,7 +62,7 @@ int main(int argc, char** argv) {
   ctx.clock = &clock;
   ctx.started = clock.Now();
   ctx.options = opts.handler;
-  ctx.options.libevent_version = event_get_version();
+  ctx.options.libevent_version = mcd::server::LibeventVersion();
   ctx.verbosity.store(opts.verbosity);
 
   mcd::handler::SessionFactory sessions(&ctx);

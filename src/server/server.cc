@@ -117,6 +117,8 @@ constexpr int kStopNow = 2;
 constexpr int kGracefulCutMs = 1000;
 }  // namespace
 
+std::string LibeventVersion() { return event_get_version(); }
+
 Server::Server(const ServerOptions& options, SessionFactory* sessions, ServerEnv env)
     : impl_(std::make_unique<Impl>()) {
   CHECK(sessions != nullptr && env.clock != nullptr && env.verbosity != nullptr);

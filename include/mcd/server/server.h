@@ -61,6 +61,9 @@ struct ServerEnv {
   std::vector<WorkerCounters> workers;  // one per thread (options.threads)
 };
 
+// The version of the libevent linked in (`stats` reports it).
+std::string LibeventVersion();
+
 class Server {
  public:
   // sessions: serves every connection (not owned; ForWorker() is called from Run()).
