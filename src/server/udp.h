@@ -20,9 +20,9 @@
 // Replies: the session marks where each reply message ends (Session::MarkMessages; for classic
 // text, each command's reply is a message and a retrieval reply is one message per VALUE block,
 // with END riding on the last one, as memcached sends one response object per key). The server
-// only cuts: each message is cut into datagrams of at most 1400 bytes including the header, numbered 0..n-1, each carrying
-// the request id and n. This is what memcached 1.6.18 sends, measured: a 5000-byte value comes
-// back as datagrams of 1400, 1400, 1400 and 857 bytes.
+// only cuts: each message is cut into datagrams of at most 1400 bytes including the header,
+// numbered 0..n-1, each carrying the request id and n. This is what memcached 1.6.18 sends,
+// measured: a 5000-byte value comes back as datagrams of 1400, 1400, 1400 and 857 bytes.
 //
 // Threading: each worker owns its own UDP socket per address, all bound to the same port with
 // SO_REUSEPORT, so the kernel spreads clients over the workers by address hash, no worker wakes

@@ -167,8 +167,7 @@ void Worker::AddUdpSocket(int fd) {
   udp_.push_back(std::move(u));
 }
 
-void Worker::DescribeConns(RelTime now, int caller_conn_id,
-                           std::vector<ConnDescription>* out) {
+void Worker::DescribeConns(RelTime now, int caller_conn_id, std::vector<ConnDescription>* out) {
   for (const auto& u : udp_) out->push_back(u->Describe(now, caller_conn_id));
   std::lock_guard<std::mutex> lock(conns_mu_);
   for (const auto& [raw, conn] : conns_) out->push_back(conn->Describe(now));

@@ -30,8 +30,8 @@ class UdpSocket;
 class Worker {
  public:
   // Gets its sessions from factory->ForWorker(id, budget()) (on the calling thread, the master).
-  Worker(int id, const ServerOptions& options, const ServerEnv* env,
-         const WorkerCounters* counters, SessionFactory* factory);
+  Worker(int id, const ServerOptions& options, const ServerEnv* env, const WorkerCounters* counters,
+         SessionFactory* factory);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -63,9 +63,7 @@ class Worker {
   // Makes the sessions of this worker's connections and UDP sockets.
   WorkerSessions* sessions() { return sessions_.get(); }
   // What every OutBuf of this worker is built with: the factory's release callback, the pool.
-  OutBuf NewOutBuf() {
-    return OutBuf(factory_->release_fn(), factory_->release_ctx(), &out_pool_);
-  }
+  OutBuf NewOutBuf() { return OutBuf(factory_->release_fn(), factory_->release_ctx(), &out_pool_); }
   // How this worker's stream connections reach it (TCP, or the -s unix socket).
   Transport stream_transport() const {
     return options_.unix_socket.empty() ? Transport::kTcp : Transport::kUnix;
@@ -111,7 +109,7 @@ class Worker {
   bool loop_done_ = false;  // worker thread only
   int served_ = 0;          // connections served in the current loop turn; worker thread only
   OutBlockPool out_pool_;   // before conns_: connections return their blocks when destroyed
-  std::unique_ptr<BufferBudget> budget_;  // before sessions_ and conns_, for the same reason
+  std::unique_ptr<BufferBudget> budget_;      // before sessions_ and conns_, for the same reason
   std::unique_ptr<WorkerSessions> sessions_;  // before conns_: sessions may use it to the end
 
   std::mutex mu_;

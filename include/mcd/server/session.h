@@ -62,8 +62,7 @@ class Session {
   // or when no complete command is left. Bytes not consumed must be passed again, with more
   // appended, on the next call. The session needs no line-length limit from the caller: it
   // closes on an over-long line itself.
-  virtual size_t Consume(std::string_view in, OutBuf* out, int max_commands,
-                         size_t max_output) = 0;
+  virtual size_t Consume(std::string_view in, OutBuf* out, int max_commands, size_t max_output) = 0;
 
   // The connection must be closed once `out` is sent (quit, protocol abuse).
   virtual bool want_close() const = 0;

@@ -12,12 +12,10 @@ namespace {
 // A worker's counters, owned by the test.
 struct TestCounters {
   Counter bytes_read, bytes_written, conn_yields, idle_kicks, response_obj_oom, read_buf_oom;
-  Gauge response_obj_count, response_obj_bytes, read_buf_count, read_buf_bytes,
-      read_buf_bytes_free;
-  WorkerCounters wc{&bytes_read,         &bytes_written,      &conn_yields,
-                    &idle_kicks,         &response_obj_oom,   &read_buf_oom,
-                    &response_obj_count, &response_obj_bytes, &read_buf_count,
-                    &read_buf_bytes,     &read_buf_bytes_free};
+  Gauge response_obj_count, response_obj_bytes, read_buf_count, read_buf_bytes, read_buf_bytes_free;
+  WorkerCounters wc{&bytes_read,       &bytes_written,  &conn_yields,        &idle_kicks,
+                    &response_obj_oom, &read_buf_oom,   &response_obj_count, &response_obj_bytes,
+                    &read_buf_count,   &read_buf_bytes, &read_buf_bytes_free};
   const WorkerCounters* counters() const { return &wc; }
 };
 
