@@ -1,6 +1,7 @@
 // memcached (mcd): command line -> options -> process set-up -> cache, stats, handler context
-// -> server. The order of the process steps is explained in process.h.
-#include <event2/event.h>
+// -> server. The order of the process steps is explained in process.h. The server knows no
+// protocol: it gets the handler's sessions through a factory and counts into the registry
+// through plain pointers, all wired here.
 #include <glog/logging.h>
 
 #include <cstdio>
@@ -8,11 +9,28 @@
 
 #include "mcd/app/options.h"
 #include "mcd/handler/session.h"
+#include "mcd/handler/session_factory.h"
 #include "mcd/server/server.h"
 #include "mcd/stats/stats.h"
 #include "mcd/storage/cache.h"
 #include "mcd/util/clock.h"
 #include "process.h"
+
+namespace {
+
+mcd::server::ServerEnv ServerEnvOf(mcd::handler::SharedContext& ctx, int threads) {
+  mcd::server::ServerEnv env;
+  env.clock = ctx.clock;
+  env.started = ctx.started;
+  env.verbosity = &ctx.verbosity;
+  env.conns = mcd::handler::ConnCountersOf(&ctx.stats->Server());
+  for (int i = 0; i < threads; ++i) {
+    env.workers.push_back(mcd::handler::WorkerCountersOf(ctx.stats->Thread(i)));
+  }
+  return env;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   mcd::app::AppOptions opts;
@@ -44,13 +62,15 @@ int main(int argc, char** argv) {
   ctx.clock = &clock;
   ctx.started = clock.Now();
   ctx.options = opts.handler;
-  ctx.options.libevent_version = event_get_version();
+  ctx.options.libevent_version = mcd::server::LibeventVersion();
   ctx.verbosity.store(opts.verbosity);
 
-  mcd::server::Server server(opts.server, &ctx);
+  mcd::handler::SessionFactory sessions(&ctx);
+  mcd::server::Server server(opts.server, &sessions, ServerEnvOf(ctx, opts.server.threads));
   if (!server.Listen()) return process.Fail(71);  // EX_OSERR, as memcached when it cannot bind
   process.HandleSignals(&server);
   if (auto status = process.FinishStartUp(server.ListenPorts())) return *status;
+  ctx.list_conns = [&server](int caller) { return server.ListConns(caller); };
   ctx.shutdown = [&server](bool graceful) {
     if (graceful) {
       server.StopGraceful();

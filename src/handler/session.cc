@@ -58,7 +58,7 @@ storage::StoreMode ModeOf(CommandType t) {
 }  // namespace
 
 Session::Session(SharedContext* ctx, stats::ThreadStats* thread_stats, int conn_id,
-                 BufferBudget* budget)
+                 server::BufferBudget* budget)
     : s_(new State(ctx, thread_stats, conn_id, budget)) {}
 
 Session::~Session() {
@@ -119,6 +119,7 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size
           s.yielded = true;
           return off;
         }
+        if (s.marks != nullptr && s.phase == State::Phase::kLine) s.MarkEnd(*out);
         const bool new_command = s.phase == State::Phase::kLine;
         if (new_command) {
           // Meta commands (mg ms md ma mn me) mix freely with classic ones on a connection.
@@ -207,6 +208,17 @@ std::string_view Session::ConnStateName() const {
     default:
       return "conn_read";
   }
+}
+
+void Session::MarkMessages(std::vector<size_t>* ends) { s_->marks = ends; }
+
+void Session::Reset() {
+  State& s = *s_;
+  if (s.item != nullptr) s.cache->Release(s.item);
+  RepliesSent();
+  std::vector<size_t>* marks = s.marks;
+  s = State(s.ctx, s.ts, s.conn_id, s.budget);
+  s.marks = marks;
 }
 
 std::span<char> Session::DirectDataSpan() {
@@ -347,6 +359,7 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
     const uint32_t total = size + 2;
     std::string_view first = storage::ItemDataAt(it, 0);
     const bool inline_value = total <= kInlineValueMax && first.size() >= total;
+    if (marks != nullptr) MarkEnd(*out);  // each VALUE block starts a message
     char* p = out->Reserve(6 + key.size() + 3 * 21 + 2 + (inline_value ? total : 0));
     char* w = p;
     std::memcpy(w, wire::kValue.data(), wire::kValue.size());
@@ -452,6 +465,7 @@ bool Session::State::KeyReply(const Command& cmd, OutBuf* out) {
   // As memcached: drop what this command produced and answer with an error instead (keeping
   // one reply object for it).
   out->Truncate(cmd_mark);
+  while (marks != nullptr && !marks->empty() && marks->back() > out->size()) marks->pop_back();
   budget->ReleaseReplies(cmd_replies - 1);
   replies_held -= cmd_replies - 1;
   cmd_replies = 1;

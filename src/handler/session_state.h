@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lru_crawler_command.h"
 #include "mcd/handler/session.h"
@@ -27,7 +28,7 @@ inline void LogLine(char dir, int conn_id, std::string_view s) {
 struct Session::State {
   enum class Phase : uint8_t { kLine, kData, kSwallow, kKeys, kDump };
 
-  State(SharedContext* c, stats::ThreadStats* t, int id, BufferBudget* b)
+  State(SharedContext* c, stats::ThreadStats* t, int id, server::BufferBudget* b)
       : ctx(c), cache(c->cache), ts(t), detail(&c->stats->Prefixes()), conn_id(id), budget(b) {}
 
   SharedContext* ctx;
@@ -64,8 +65,15 @@ struct Session::State {
   const char* keys_resume_at = nullptr;
   size_t max_output = SIZE_MAX;  // of the current Consume call
 
+  // MarkMessages(): where reply messages end (null: not recorded).
+  std::vector<size_t>* marks = nullptr;
+  void MarkEnd(const OutBuf& out) {
+    const size_t at = out.size();
+    if (at != 0 && (marks->empty() || marks->back() < at)) marks->push_back(at);
+  }
+
   // -o read_buf_mem_limit (null without it): reply objects taken and not given back yet.
-  BufferBudget* budget;
+  server::BufferBudget* budget;
   uint64_t replies_held = 0;
   // The retrieval command being served: where its reply starts (usable only in the Consume
   // call that started it: the connection sends between calls), the reply objects it took, how

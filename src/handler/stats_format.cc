@@ -317,7 +317,7 @@ void FormatCacheDump(const SharedContext& ctx, std::string_view args, OutBuf* ou
 void FormatConnsStats(const SharedContext& ctx, int caller_conn_id, OutBuf* out) {
   StatWriter w(out);
   if (ctx.list_conns) {
-    for (const ConnDescription& c : ctx.list_conns(caller_conn_id)) {
+    for (const server::ConnDescription& c : ctx.list_conns(caller_conn_id)) {
       w.Prefix(std::to_string(c.fd) + ":");
       if (c.udp) w.Str("UDP", "UDP");
       w.Str("addr", c.addr);

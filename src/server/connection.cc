@@ -32,9 +32,9 @@ Connection::Connection(Worker* worker, int fd)
     : worker_(worker),
       budget_(worker->budget()),
       fd_(fd),
-      session_(worker->ctx(), worker->thread_stats(), fd, worker->budget()),
-      out_(&handler::ReleaseItemRef, worker->ctx()->cache, worker->out_pool()),
-      activity_(uint64_t{worker->ctx()->clock->Now()} << 8) {}
+      session_(worker->sessions()->NewSession(fd, worker->stream_transport())),
+      out_(worker->NewOutBuf()),
+      activity_(uint64_t{worker->env().clock->Now()} << 8) {}
 
 Connection::~Connection() {
   if (read_ev_ != nullptr) event_free(read_ev_);
@@ -89,16 +89,16 @@ void Connection::NoteActivity(bool command) {
   } else if (!out_.empty()) {
     state = 3;
   } else {
-    std::string_view name = session_.ConnStateName();
+    std::string_view name = session_->ConnStateName();
     state = name == kStateNames[1] ? 1 : name == kStateNames[2] ? 2 : 0;
   }
-  uint64_t when = command ? uint64_t{worker_->ctx()->clock->Now()}
+  uint64_t when = command ? uint64_t{worker_->env().clock->Now()}
                           : activity_.load(std::memory_order_relaxed) >> 8;
   activity_.store(when << 8 | state, std::memory_order_relaxed);
 }
 
-handler::ConnDescription Connection::Describe(RelTime now) const {
-  handler::ConnDescription d;
+ConnDescription Connection::Describe(RelTime now) const {
+  ConnDescription d;
   d.fd = fd_;
   d.addr = PeerAddr(fd_, "tcp");
   d.listen_addr = LocalAddr(fd_, "tcp");
@@ -120,19 +120,19 @@ void Connection::HandleRead(bool resume) {
     }
     has_read_buf_ = true;
   }
-  stats::ThreadStats* ts = worker_->thread_stats();
+  const WorkerCounters& counters = worker_->counters();
   char* buf = worker_->read_buffer();
   const size_t cap = worker_->read_buffer_size();
   bool eof = false;
 
   // A large data block still to come goes straight into the item.
   if (!resume && pending_.empty()) {
-    std::span<char> direct = session_.DirectDataSpan();
+    std::span<char> direct = session_->DirectDataSpan();
     if (direct.size() >= kDirectReadMin) {
       ssize_t n = ::read(fd_, direct.data(), direct.size());
       if (n > 0) {
-        ts->bytes_read.Add(static_cast<uint64_t>(n));
-        session_.DataWritten(static_cast<size_t>(n), &out_);
+        counters.bytes_read->Add(static_cast<uint64_t>(n));
+        session_->DataWritten(static_cast<size_t>(n), &out_);
         if (!Flush()) return;
         NoteActivity(false);
         UpdateInterest();
@@ -151,7 +151,7 @@ void Connection::HandleRead(bool resume) {
   if (!resume && have < cap) {
     ssize_t n = ::read(fd_, buf + have, cap - have);
     if (n > 0) {
-      ts->bytes_read.Add(static_cast<uint64_t>(n));
+      counters.bytes_read->Add(static_cast<uint64_t>(n));
       have += static_cast<size_t>(n);
     } else if (n == 0) {
       eof = true;
@@ -162,11 +162,12 @@ void Connection::HandleRead(bool resume) {
   }
 
   const size_t max_out = worker_->options().max_pending_output;
-  size_t used = session_.Consume(std::string_view(buf, have), &out_,
-                                 worker_->options().reqs_per_event, max_out);
+  size_t used = session_->Consume(std::string_view(buf, have), &out_,
+                                  worker_->options().reqs_per_event, max_out);
   if (used < have) pending_.assign(buf + used, have - used);
-  const bool more = !session_.want_close() && session_.yielded() && !eof;
-  if (session_.want_close()) {
+  const bool close = session_->want_close();
+  const bool more = !close && session_->yielded() && !eof;
+  if (close) {
     closing_ = true;
     pending_.clear();
   }
@@ -178,7 +179,7 @@ void Connection::HandleRead(bool resume) {
   // Yielded (-R or the output limit): go on at the next loop turn if the output has drained
   // below the limit; otherwise UpdateInterest stops reading and resumes once it has.
   if (more && out_.size() <= max_out) {
-    ts->conn_yields.Add();
+    counters.conn_yields->Add();
     Resume();
   }
   NoteActivity(true);
@@ -199,15 +200,15 @@ bool Connection::Flush() {
       worker_->Close(this);
       return false;
     }
-    worker_->thread_stats()->bytes_written.Add(static_cast<uint64_t>(n));
+    worker_->counters().bytes_written->Add(static_cast<uint64_t>(n));
     out_.Consume(static_cast<size_t>(n));
   }
   return true;
 }
 
 void Connection::SettleBudget() {
-  if (out_.empty()) session_.RepliesSent();
-  if (has_read_buf_ && pending_.empty() && !session_.InCommand()) {
+  if (out_.empty()) session_->RepliesSent();
+  if (has_read_buf_ && pending_.empty() && !session_->InCommand()) {
     budget_->ReleaseReadBuffer();
     has_read_buf_ = false;
   }
@@ -230,7 +231,7 @@ void Connection::UpdateInterest() {
       event_add(read_ev_, nullptr);
       // Bytes already buffered are not signalled again by the socket, nor is a dump's next
       // piece: process them now.
-      if (!pending_.empty() || session_.Dumping()) Resume();
+      if (!pending_.empty() || session_->Dumping()) Resume();
     } else {
       event_del(read_ev_);
     }

@@ -13,9 +13,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
-#include "mcd/handler/session.h"
+#include "mcd/server/buffer_budget.h"
+#include "mcd/server/session.h"
+#include "mcd/util/clock.h"
 #include "mcd/util/out_buf.h"
 
 namespace mcd::server {
@@ -34,19 +37,19 @@ class Connection {
   int fd() const { return fd_; }
   // The `stats conns` entry. Thread-safe while the connection exists (the worker destroys it
   // only under the lock Worker::DescribeConns holds).
-  handler::ConnDescription Describe(RelTime now) const;
+  ConnDescription Describe(RelTime now) const;
   // Worker thread only. When the last command was read (cached clock), for -o idle_timeout.
   RelTime last_active() const {
     return static_cast<RelTime>(activity_.load(std::memory_order_relaxed) >> 8);
   }
   // Waiting for a command with nothing to send: the state in which idle_timeout may close it.
-  bool WaitingForCommand() const { return out_.empty() && !closing_ && !session_.InCommand(); }
+  bool WaitingForCommand() const { return out_.empty() && !closing_ && !session_->InCommand(); }
   // Graceful stop: no command under way and nothing to send, so it may be closed now. Half a
   // command line does not count as a command (none has started; memcached drops it too).
   bool Quiescent() const;
   // Graceful stop: still receiving the rest of a command (its value, or a long key list), which
   // keeps its chance until the drain timeout (compatibility.md C14).
-  bool ReceivingCommand() const { return !closing_ && session_.InCommand(); }
+  bool ReceivingCommand() const { return !closing_ && session_->InCommand(); }
 
  private:
   static void OnRead(evutil_socket_t fd, short what, void* arg);
@@ -72,9 +75,9 @@ class Connection {
   void SettleBudget();
 
   Worker* worker_;
-  handler::BufferBudget* budget_;  // the worker's; null without -o read_buf_mem_limit
+  BufferBudget* budget_;  // the worker's; null without -o read_buf_mem_limit
   int fd_;
-  handler::Session session_;
+  std::unique_ptr<Session> session_;
   OutBuf out_;
   std::string pending_;  // bytes of an incomplete command from the previous read
   event* read_ev_ = nullptr;

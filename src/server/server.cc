@@ -21,7 +21,6 @@
 #include <cstring>
 #include <functional>
 
-#include "mcd/protocol/wire.h"
 #include "sock_addr.h"
 #include "worker.h"
 
@@ -71,7 +70,8 @@ void SetPort(sockaddr_storage* ss, int port) {
 
 struct Server::Impl {
   ServerOptions options;
-  handler::SharedContext* ctx;
+  SessionFactory* sessions;
+  ServerEnv env;
   event_base* base = nullptr;
   std::vector<int> listen_fds;
   std::vector<event*> listen_evs;
@@ -94,7 +94,7 @@ struct Server::Impl {
   dev_t unix_dev = 0;
   ino_t unix_ino = 0;
   // `stats conns` entries of the listeners, fixed when Run() starts the workers.
-  std::vector<handler::ConnDescription> listener_descs;
+  std::vector<ConnDescription> listener_descs;
   // What Listen() bound, for ListenPorts().
   std::vector<ListenPort> tcp_ports;
   std::vector<ListenPort> udp_ports;
@@ -106,7 +106,6 @@ struct Server::Impl {
   bool BindOne(const HostPort& hp);
   bool BindUdp(const std::string& host, int port);
   bool BindUnix();
-  std::vector<handler::ConnDescription> ListConns(int caller_conn_id);
   void BeginGracefulStop();
 };
 
@@ -118,10 +117,15 @@ constexpr int kStopNow = 2;
 constexpr int kGracefulCutMs = 1000;
 }  // namespace
 
-Server::Server(const ServerOptions& options, handler::SharedContext* ctx)
+std::string LibeventVersion() { return event_get_version(); }
+
+Server::Server(const ServerOptions& options, SessionFactory* sessions, ServerEnv env)
     : impl_(std::make_unique<Impl>()) {
+  CHECK(sessions != nullptr && env.clock != nullptr && env.verbosity != nullptr);
+  CHECK_EQ(env.workers.size(), static_cast<size_t>(options.threads));
   impl_->options = options;
-  impl_->ctx = ctx;
+  impl_->sessions = sessions;
+  impl_->env = std::move(env);
   evthread_use_pthreads();
   impl_->base = event_base_new();
   CHECK(impl_->base != nullptr);
@@ -349,7 +353,8 @@ std::vector<ListenPort> Server::ListenPorts() const {
 void Server::Run() {
   Impl& m = *impl_;
   for (int i = 0; i < m.options.threads; ++i) {
-    m.workers.push_back(std::make_unique<Worker>(i, m.options, m.ctx, m.ctx->stats->Thread(i)));
+    m.workers.push_back(
+        std::make_unique<Worker>(i, m.options, &m.env, &m.env.workers[i], m.sessions));
   }
   for (auto& group : m.udp_groups) {
     for (size_t i = 0; i < group.size() && i < m.workers.size(); ++i) {
@@ -359,13 +364,12 @@ void Server::Run() {
   }
   // Snapshot for `stats conns` (listen_fds may change while the workers run).
   for (int fd : m.listen_fds) {
-    handler::ConnDescription d;
+    ConnDescription d;
     d.fd = fd;
     d.addr = LocalAddr(fd, "tcp");
     d.state = "conn_listening";
     m.listener_descs.push_back(std::move(d));
   }
-  m.ctx->list_conns = [&m](int caller) { return m.ListConns(caller); };
   for (auto& w : m.workers) w->Start();
   if (m.tick) {
     m.tick_ev = event_new(m.base, -1, EV_PERSIST, &Impl::OnTick, &m);
@@ -374,14 +378,14 @@ void Server::Run() {
   }
   event_base_dispatch(m.base);
   for (auto& w : m.workers) w->StopAndJoin();
-  m.ctx->list_conns = nullptr;
 }
 
-std::vector<handler::ConnDescription> Server::Impl::ListConns(int caller_conn_id) {
-  const RelTime now = ctx->clock->Now();
-  std::vector<handler::ConnDescription> out = listener_descs;
-  for (auto& d : out) d.secs_since_last_cmd = now > ctx->started ? now - ctx->started : 0;
-  for (auto& w : workers) w->DescribeConns(now, caller_conn_id, &out);
+std::vector<ConnDescription> Server::ListConns(int caller_conn_id) const {
+  const Impl& m = *impl_;
+  const RelTime now = m.env.clock->Now();
+  std::vector<ConnDescription> out = m.listener_descs;
+  for (auto& d : out) d.secs_since_last_cmd = now > m.env.started ? now - m.env.started : 0;
+  for (const auto& w : m.workers) w->DescribeConns(now, caller_conn_id, &out);
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.fd < b.fd; });
   for (auto& d : out) {
     if (d.fd == caller_conn_id) d.state = "conn_parse_cmd";
@@ -423,7 +427,7 @@ void Server::Impl::BeginGracefulStop() {
   for (int fd : listen_fds) ::close(fd);
   listen_evs.clear();
   listen_fds.clear();
-  ctx->stats->Server().accepting_conns.store(false, std::memory_order_relaxed);
+  env.conns.accepting_conns->store(false, std::memory_order_relaxed);
   for (auto& w : workers) w->StopGracefully();
   const auto now = std::chrono::steady_clock::now();
   drain_cut = now + std::chrono::milliseconds(std::min(kGracefulCutMs, options.drain_timeout_ms));
@@ -452,7 +456,7 @@ void Server::Impl::OnTick(evutil_socket_t, short, void* arg) { static_cast<Impl*
 
 void Server::Impl::OnAccept(evutil_socket_t lfd, short, void* arg) {
   Impl& m = *static_cast<Impl*>(arg);
-  stats::ServerStats& st = m.ctx->stats->Server();
+  const ConnCounters& st = m.env.conns;
   // Accept a bounded batch per event so one busy listener cannot starve the loop.
   for (int i = 0; i < 64; ++i) {
     int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -462,17 +466,17 @@ void Server::Impl::OnAccept(evutil_socket_t lfd, short, void* arg) {
       }
       return;
     }
-    st.total_connections.fetch_add(1, std::memory_order_relaxed);
-    if (st.curr_connections.load(std::memory_order_relaxed) >=
+    st.total_connections->fetch_add(1, std::memory_order_relaxed);
+    if (st.curr_connections->load(std::memory_order_relaxed) >=
         static_cast<uint64_t>(m.options.max_connections)) {
-      std::string_view msg = protocol::wire::kTooManyConnections;
+      std::string_view msg = m.sessions->TooManyConnectionsReply();
       ssize_t ignored = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       (void)ignored;
       ::close(fd);
-      st.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+      st.rejected_connections->fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    st.curr_connections.fetch_add(1, std::memory_order_relaxed);
+    st.curr_connections->fetch_add(1, std::memory_order_relaxed);
     m.workers[m.next_worker]->Adopt(fd);
     m.next_worker = (m.next_worker + 1) % m.workers.size();
   }

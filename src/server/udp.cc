@@ -27,37 +27,6 @@ void Put16(uint16_t v, char* p) {
   p[1] = static_cast<char>(v & 0xff);
 }
 
-// Length of the VALUE block at the start of `s` ("VALUE <key> <flags> <bytes>[ <cas>]\r\n",
-// data, "\r\n"), or 0 if `s` does not start with a complete one.
-size_t ValueBlockLength(std::string_view s) {
-  constexpr std::string_view kValue = "VALUE ";
-  if (s.substr(0, kValue.size()) != kValue) return 0;
-  size_t eol = s.find("\r\n");
-  if (eol == std::string_view::npos) return 0;
-  std::string_view line = s.substr(0, eol);
-  // Fields: VALUE, key, flags, bytes[, cas].
-  size_t pos = 0;
-  std::string_view bytes_field;
-  for (int field = 0; field < 4; ++field) {
-    size_t sp = line.find(' ', pos);
-    std::string_view tok = line.substr(pos, sp == std::string_view::npos ? sp : sp - pos);
-    if (field == 3) bytes_field = tok;
-    if (sp == std::string_view::npos) {
-      if (field < 3) return 0;
-      break;
-    }
-    pos = sp + 1;
-  }
-  if (bytes_field.empty()) return 0;
-  uint64_t bytes = 0;
-  for (char ch : bytes_field) {
-    if (ch < '0' || ch > '9' || bytes > (uint64_t{1} << 40)) return 0;
-    bytes = bytes * 10 + static_cast<uint64_t>(ch - '0');
-  }
-  uint64_t total = eol + 2 + bytes + 2;
-  return total <= s.size() ? static_cast<size_t>(total) : 0;
-}
-
 }  // namespace
 
 bool ReadUdpHeader(std::string_view datagram, UdpHeader* out) {
@@ -77,36 +46,19 @@ void WriteUdpHeader(const UdpHeader& h, char out[kUdpHeaderSize]) {
   Put16(h.reserved, out + 6);
 }
 
-std::vector<std::string_view> SplitUdpMessages(std::string_view reply) {
-  std::vector<std::string_view> msgs;
-  size_t off = 0;
-  while (off < reply.size()) {
-    size_t n = ValueBlockLength(reply.substr(off));
-    if (n == 0) break;
-    msgs.push_back(reply.substr(off, n));
-    off += n;
-  }
-  if (off < reply.size()) {
-    if (msgs.empty()) {
-      msgs.push_back(reply);
-    } else {
-      // What follows the last VALUE block (END) goes with it.
-      std::string_view& last = msgs.back();
-      last = reply.substr(static_cast<size_t>(last.data() - reply.data()));
-    }
-  }
-  return msgs;
-}
-
 UdpSocket::UdpSocket(Worker* worker, int fd)
     : worker_(worker),
       fd_(fd),
-      out_(&handler::ReleaseItemRef, worker->ctx()->cache, worker->out_pool()),
-      last_cmd_(worker->ctx()->clock->Now()) {}
+      session_(worker->sessions()->NewSession(fd, Transport::kUdp)),
+      out_(worker->NewOutBuf()),
+      last_cmd_(worker->env().clock->Now()) {
+  session_->MarkMessages(&ends_);
+}
 
 UdpSocket::~UdpSocket() {
   if (read_ev_ != nullptr) event_free(read_ev_);
   out_.Clear();
+  session_.reset();
   ::close(fd_);
 }
 
@@ -129,7 +81,7 @@ void UdpSocket::OnRead(evutil_socket_t, short, void* arg) {
       if (errno == EINTR) continue;
       return;  // EAGAIN: drained; anything else is per datagram (e.g. ICMP errors) and passes
     }
-    u->worker_->thread_stats()->bytes_read.Add(static_cast<uint64_t>(n));
+    u->worker_->counters().bytes_read->Add(static_cast<uint64_t>(n));
     u->HandleDatagram(std::string_view(buf, static_cast<size_t>(n)),
                       reinterpret_cast<sockaddr*>(&peer), peer_len);
   }
@@ -144,29 +96,51 @@ void UdpSocket::HandleDatagram(std::string_view datagram, const sockaddr* peer,
     std::lock_guard<std::mutex> lock(mu_);
     std::memcpy(&last_peer_, peer, std::min<size_t>(peer_len, sizeof(last_peer_)));
     last_peer_len_ = peer_len;
-    last_cmd_ = worker_->ctx()->clock->Now();
+    last_cmd_ = worker_->env().clock->Now();
   }
-  handler::Session session(worker_->ctx(), worker_->thread_stats(), fd_);
+  Session& session = *session_;
   std::string_view in = datagram.substr(kUdpHeaderSize);
-  std::string reply;
   while (!in.empty()) {
-    // One command at a time: each command's reply is its own message.
-    size_t used = session.Consume(in, &out_, 1);
+    // One command at a time, so the replies waiting in out_ stay one command's.
+    size_t used = session.Consume(in, &out_, 1, SIZE_MAX);
     // A dump is produced in pieces; over UDP it is one message (dropped by SendMessage if it
     // needs more datagrams than the header can count).
     while (session.Dumping() && out_.size() <= kUdpMaxPayload * 0xffff) {
-      session.Consume({}, &out_, 1);
+      session.Consume({}, &out_, 1, SIZE_MAX);
     }
-    if (!out_.empty()) {
-      reply = out_.ToString();
-      out_.Clear();
-      for (std::string_view msg : SplitUdpMessages(reply)) {
-        SendMessage(h.request_id, msg, peer, peer_len);
-      }
-    }
+    SendReplies(h.request_id, peer, peer_len);
     if (used == 0 || session.want_close()) break;
     in.remove_prefix(used);
   }
+  // Nothing carries over to the next datagram; an incomplete command gives its item back now.
+  session.Reset();
+}
+
+void UdpSocket::SendReplies(uint16_t request_id, const sockaddr* peer, socklen_t peer_len) {
+  if (!out_.empty()) {
+    reply_.clear();
+    iovec iov[64];
+    while (!out_.empty()) {
+      const int cnt = out_.FillIov(iov, 64);
+      size_t n = 0;
+      for (int i = 0; i < cnt; ++i) {
+        reply_.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+        n += iov[i].iov_len;
+      }
+      out_.Consume(n);
+    }
+    // Messages end at the session's marks, the last at the end of the reply; marks past the
+    // end (a reply taken back) and empty messages are skipped.
+    std::string_view reply = reply_;
+    size_t start = 0;
+    for (size_t i = 0; i <= ends_.size(); ++i) {
+      const size_t end = i < ends_.size() ? std::min(ends_[i], reply.size()) : reply.size();
+      if (end <= start) continue;
+      SendMessage(request_id, reply.substr(start, end - start), peer, peer_len);
+      start = end;
+    }
+  }
+  ends_.clear();
 }
 
 void UdpSocket::SendMessage(uint16_t request_id, std::string_view msg, const sockaddr* peer,
@@ -193,12 +167,12 @@ void UdpSocket::SendMessage(uint16_t request_id, std::string_view msg, const soc
     ssize_t n = ::sendmsg(fd_, &mh, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) n = ::sendmsg(fd_, &mh, MSG_NOSIGNAL);
     // A datagram the kernel refuses (full send buffer) is lost, as UDP may lose any datagram.
-    if (n > 0) worker_->thread_stats()->bytes_written.Add(static_cast<uint64_t>(n));
+    if (n > 0) worker_->counters().bytes_written->Add(static_cast<uint64_t>(n));
   }
 }
 
-handler::ConnDescription UdpSocket::Describe(RelTime now, int caller_conn_id) const {
-  handler::ConnDescription d;
+ConnDescription UdpSocket::Describe(RelTime now, int caller_conn_id) const {
+  ConnDescription d;
   d.fd = fd_;
   d.udp = true;
   d.state = "conn_read";

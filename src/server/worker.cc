@@ -12,17 +12,19 @@
 
 namespace mcd::server {
 
-Worker::Worker(int id, const ServerOptions& options, handler::SharedContext* ctx,
-               stats::ThreadStats* thread_stats)
+Worker::Worker(int id, const ServerOptions& options, const ServerEnv* env,
+               const WorkerCounters* counters, SessionFactory* factory)
     : id_(id),
       options_(options),
-      ctx_(ctx),
-      thread_stats_(thread_stats),
+      env_(env),
+      counters_(counters),
+      factory_(factory),
       rbuf_(new char[kReadBufferSize]) {
   if (options_.read_buf_mem_limit > 0) {
-    budget_ = std::make_unique<handler::BufferBudget>(
-        options_.read_buf_mem_limit / static_cast<uint64_t>(options_.threads), thread_stats_);
+    budget_ = std::make_unique<BufferBudget>(
+        options_.read_buf_mem_limit / static_cast<uint64_t>(options_.threads), counters_);
   }
+  sessions_ = factory_->ForWorker(id_, budget_.get());
   base_ = event_base_new();
   CHECK(base_ != nullptr) << "event_base_new failed";
   notify_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -82,7 +84,7 @@ void Worker::StopAndJoin() {
   }
   for (int fd : left) {
     ::close(fd);
-    ctx_->stats->Server().curr_connections.fetch_sub(1, std::memory_order_relaxed);
+    env_->conns.curr_connections->fetch_sub(1, std::memory_order_relaxed);
   }
   size_t open;
   {
@@ -90,7 +92,7 @@ void Worker::StopAndJoin() {
     open = conns_.size();
     conns_.clear();
   }
-  ctx_->stats->Server().curr_connections.fetch_sub(open, std::memory_order_relaxed);
+  env_->conns.curr_connections->fetch_sub(open, std::memory_order_relaxed);
 }
 
 void Worker::Adopt(int fd) {
@@ -123,7 +125,7 @@ void Worker::DrainQueue() {
   if (stop) {
     for (int fd : fds) {
       ::close(fd);
-      ctx_->stats->Server().curr_connections.fetch_sub(1, std::memory_order_relaxed);
+      env_->conns.curr_connections->fetch_sub(1, std::memory_order_relaxed);
     }
     loop_done_ = true;
     event_base_loopbreak(base_);
@@ -133,10 +135,10 @@ void Worker::DrainQueue() {
     auto conn = std::make_unique<Connection>(this, fd);
     if (!conn->Start()) {
       LOG(ERROR) << "cannot register connection " << fd;
-      ctx_->stats->Server().curr_connections.fetch_sub(1, std::memory_order_relaxed);
+      env_->conns.curr_connections->fetch_sub(1, std::memory_order_relaxed);
       continue;  // the Connection destructor closes fd
     }
-    if (ctx_->verbosity.load(std::memory_order_relaxed) > 1) {
+    if (env_->verbosity->load(std::memory_order_relaxed) > 1) {
       LOG(INFO) << "<" << fd << " new auto-negotiating client connection";
     }
     Connection* raw = conn.get();
@@ -147,10 +149,10 @@ void Worker::DrainQueue() {
 }
 
 void Worker::Close(Connection* conn) {
-  if (ctx_->verbosity.load(std::memory_order_relaxed) > 1) {
+  if (env_->verbosity->load(std::memory_order_relaxed) > 1) {
     LOG(INFO) << "<" << conn->fd() << " connection closed.";
   }
-  ctx_->stats->Server().curr_connections.fetch_sub(1, std::memory_order_relaxed);
+  env_->conns.curr_connections->fetch_sub(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(conns_mu_);
   conns_.erase(conn);
   if (graceful_ && conns_.empty()) graceful_done_.store(true, std::memory_order_release);
@@ -165,8 +167,7 @@ void Worker::AddUdpSocket(int fd) {
   udp_.push_back(std::move(u));
 }
 
-void Worker::DescribeConns(RelTime now, int caller_conn_id,
-                           std::vector<handler::ConnDescription>* out) {
+void Worker::DescribeConns(RelTime now, int caller_conn_id, std::vector<ConnDescription>* out) {
   for (const auto& u : udp_) out->push_back(u->Describe(now, caller_conn_id));
   std::lock_guard<std::mutex> lock(conns_mu_);
   for (const auto& [raw, conn] : conns_) out->push_back(conn->Describe(now));
@@ -210,7 +211,7 @@ void Worker::OnIdleSweep(evutil_socket_t, short, void* arg) {
 }
 
 void Worker::KickIdle() {
-  const RelTime now = ctx_->clock->Now();
+  const RelTime now = env_->clock->Now();
   const RelTime limit = static_cast<RelTime>(options_.idle_timeout);
   std::vector<Connection*> idle;
   for (const auto& [raw, conn] : conns_) {
@@ -220,7 +221,7 @@ void Worker::KickIdle() {
     }
   }
   for (Connection* c : idle) {
-    thread_stats_->idle_kicks.Add();
+    counters_->idle_kicks->Add();
     Close(c);
   }
 }

@@ -16,10 +16,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "mcd/handler/buffer_budget.h"
-#include "mcd/handler/session.h"
+#include "mcd/server/buffer_budget.h"
+#include "mcd/server/counters.h"
 #include "mcd/server/server.h"
-#include "mcd/stats/stats.h"
+#include "mcd/server/session.h"
 #include "mcd/util/out_buf.h"
 
 namespace mcd::server {
@@ -29,8 +29,9 @@ class UdpSocket;
 
 class Worker {
  public:
-  Worker(int id, const ServerOptions& options, handler::SharedContext* ctx,
-         stats::ThreadStats* thread_stats);
+  // Gets its sessions from factory->ForWorker(id, budget()) (on the calling thread, the master).
+  Worker(int id, const ServerOptions& options, const ServerEnv* env, const WorkerCounters* counters,
+         SessionFactory* factory);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -44,7 +45,7 @@ class Worker {
   void AddUdpSocket(int fd);
   // Appends the `stats conns` entries of this worker's connections and UDP sockets.
   // Thread-safe: holds conns_mu_, under which connections are added and destroyed.
-  void DescribeConns(RelTime now, int caller_conn_id, std::vector<handler::ConnDescription>* out);
+  void DescribeConns(RelTime now, int caller_conn_id, std::vector<ConnDescription>* out);
   // Graceful stop: closes the connections that are between commands with nothing to send and
   // lets the others close themselves as soon as they are (Connection::UpdateInterest).
   // Thread-safe. GracefullyDone() turns true once no connection is left.
@@ -57,12 +58,20 @@ class Worker {
   // --- used by Connection, on the worker thread --------------------------------------------
   event_base* base() { return base_; }
   const ServerOptions& options() const { return options_; }
-  handler::SharedContext* ctx() { return ctx_; }
-  stats::ThreadStats* thread_stats() { return thread_stats_; }
+  const ServerEnv& env() const { return *env_; }
+  const WorkerCounters& counters() const { return *counters_; }
+  // Makes the sessions of this worker's connections and UDP sockets.
+  WorkerSessions* sessions() { return sessions_.get(); }
+  // What every OutBuf of this worker is built with: the factory's release callback, the pool.
+  OutBuf NewOutBuf() { return OutBuf(factory_->release_fn(), factory_->release_ctx(), &out_pool_); }
+  // How this worker's stream connections reach it (TCP, or the -s unix socket).
+  Transport stream_transport() const {
+    return options_.unix_socket.empty() ? Transport::kTcp : Transport::kUnix;
+  }
   char* read_buffer() { return rbuf_.get(); }
   OutBlockPool* out_pool() { return &out_pool_; }
   // This worker's share of -o read_buf_mem_limit; null without a limit.
-  handler::BufferBudget* budget() { return budget_.get(); }
+  BufferBudget* budget() { return budget_.get(); }
   size_t read_buffer_size() const { return kReadBufferSize; }
   // Counts a connection served in this loop turn.
   void NoteServed() { ++served_; }
@@ -89,8 +98,9 @@ class Worker {
 
   int id_;
   const ServerOptions& options_;
-  handler::SharedContext* ctx_;
-  stats::ThreadStats* thread_stats_;
+  const ServerEnv* env_;
+  const WorkerCounters* counters_;
+  SessionFactory* factory_;
   event_base* base_ = nullptr;
   int notify_fd_ = -1;  // eventfd
   event* notify_ev_ = nullptr;
@@ -99,7 +109,8 @@ class Worker {
   bool loop_done_ = false;  // worker thread only
   int served_ = 0;          // connections served in the current loop turn; worker thread only
   OutBlockPool out_pool_;   // before conns_: connections return their blocks when destroyed
-  std::unique_ptr<handler::BufferBudget> budget_;  // before conns_, for the same reason
+  std::unique_ptr<BufferBudget> budget_;      // before sessions_ and conns_, for the same reason
+  std::unique_ptr<WorkerSessions> sessions_;  // before conns_: sessions may use it to the end
 
   std::mutex mu_;
   std::vector<int> queue_;           // accepted fds waiting to be adopted; guarded by mu_

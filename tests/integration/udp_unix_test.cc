@@ -428,6 +428,30 @@ TEST_F(UdpTest, NothingCarriesOverBetweenDatagrams) {
   EXPECT_EQ(r[0].id, 4);
 }
 
+// The socket's one session is reset once its datagram is done: the item of a command cut off at
+// the end of a datagram goes back to the cache then, not when the next datagram comes.
+TEST_F(UdpTest, AnIncompleteCommandGivesItsItemBackWithItsDatagram) {
+  if (!ServerIsMcd(server_.port())) GTEST_SKIP() << "memcached differs (compatibility.md C17)";
+  auto used_chunks = [this] {
+    uint64_t used = 0;
+    for (const auto& [name, value] : c_->Stats("slabs")) {
+      if (name.ends_with(":used_chunks")) used += std::stoull(value);
+    }
+    return used;
+  };
+  ASSERT_EQ(used_chunks(), 0u);
+  // The reply to `version` shows the datagram is being served; no later datagram follows (the
+  // next one would reset the session anyway).
+  std::vector<Datagram> r = udp_->Request(1, "version\r\nset s 0 0 10\r\nabc");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].body.rfind("VERSION ", 0), 0u);
+  const auto deadline = SteadyClock::now() + kReplyTimeout;
+  while (used_chunks() != 0 && SteadyClock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(used_chunks(), 0u);
+}
+
 TEST(UdpDefaultTest, UdpIsOffWithoutDashU) {
   ServerProcess server;
   server.set_add_udp_off(false);

@@ -2,8 +2,8 @@
 //
 // The one place where a parsed command meets the cache. It owns the per-connection protocol state
 // (a storage command waiting for its data block, a multiget whose line is still arriving, bytes to
-// swallow) and formats every reply. No socket in sight: the server hands it bytes and an OutBuf,
-// and tests do the same with plain strings.
+// swallow) and formats every reply. No socket in sight: it implements server::Session, through
+// which the server hands it bytes and an OutBuf, and tests do the same with plain strings.
 //
 // Thread-safety: a Session is used by one thread at a time. SharedContext is shared by all
 // workers; its members are thread-safe.
@@ -18,8 +18,9 @@
 #include <utility>
 #include <vector>
 
-#include "mcd/handler/buffer_budget.h"
 #include "mcd/protocol/command.h"
+#include "mcd/server/buffer_budget.h"
+#include "mcd/server/session.h"
 #include "mcd/stats/stats.h"
 #include "mcd/storage/cache.h"
 #include "mcd/util/clock.h"
@@ -51,17 +52,6 @@ struct HandlerOptions {
   std::vector<std::pair<std::string, std::string>> settings;
 };
 
-// One entry of `stats conns`: a listening socket, a UDP socket or a client connection. The
-// server describes them (handler code never sees sockets); FormatConnsStats prints them.
-struct ConnDescription {
-  int fd = -1;
-  bool udp = false;         // a UDP socket: memcached prints "<fd>:UDP UDP" first
-  std::string addr;         // "tcp:127.0.0.1:40000", "tcp6:[::1]:11211", "udp:...", "unix:/path"
-  std::string listen_addr;  // the local address of a client connection; empty (not printed) else
-  std::string_view state;   // memcached's state name ("conn_read", ...); a static string
-  uint64_t secs_since_last_cmd = 0;
-};
-
 struct SharedContext {
   storage::Cache* cache = nullptr;
   stats::Registry* stats = nullptr;
@@ -72,15 +62,15 @@ struct SharedContext {
   // Called for `shutdown` when enabled (may be empty).
   std::function<void(bool graceful)> shutdown;
   // For `stats conns`: every listener and connection, by fd. `caller_conn_id` is the conn_id of
-  // the session asking (reported in state conn_parse_cmd). Set by the server before its workers
-  // start and thread-safe; empty means nothing is listed.
-  std::function<std::vector<ConnDescription>(int caller_conn_id)> list_conns;
+  // the session asking (reported in state conn_parse_cmd). Set by the app (the server's
+  // ListConns) before the server runs, and thread-safe; empty means nothing is listed.
+  std::function<std::vector<server::ConnDescription>(int caller_conn_id)> list_conns;
 };
 
 // OutBuf release callback for item references: ctx is the storage::Cache*.
 void ReleaseItemRef(void* cache, void* item);
 
-class Session {
+class Session final : public server::Session {
  public:
   // budget: the worker's -o read_buf_mem_limit budget, or null (no limit). With one, every
   // command and every further key of a multiget takes a reply object from it; when none is left
@@ -88,46 +78,27 @@ class Session {
   // produced is dropped), and any other command makes the session drop its unsent output and
   // ask for the connection to be closed, as memcached does.
   Session(SharedContext* ctx, stats::ThreadStats* thread_stats, int conn_id,
-          BufferBudget* budget = nullptr);
-  ~Session();
+          server::BufferBudget* budget = nullptr);
+  ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  // Consumes as much of `in` as forms complete commands (and data blocks), appending replies to
-  // `out`; returns the number of bytes consumed. Stops after max_commands commands (the caller
-  // yields and calls again), once `out` holds more than max_output bytes (checked before each
-  // command and after each key of a retrieval, so one multiget line cannot queue gigabytes; the
-  // caller sends, and calls again once the output has drained), when the connection must close,
-  // or when no complete command is left. Bytes not consumed must be passed again, with more
-  // appended, on the next call.
+  // server::Session (see there). Consume() defaults to no command or output limit.
   size_t Consume(std::string_view in, OutBuf* out, int max_commands = 1 << 30,
-                 size_t max_output = SIZE_MAX);
-
-  // The connection must be closed once `out` is sent (quit, protocol abuse).
-  bool want_close() const;
-  // Consume() stopped with input left because it reached max_commands or max_output, not because
-  // input ran out.
-  bool yielded() const;
-  // The caller needs no line-length limit of its own: Consume() closes on an over-long line.
-
-  // For a data block that is not yet fully buffered: where the next bytes may be read directly
-  // (zero copy into the item). Empty when no data block is pending. After reading n bytes there,
-  // call DataWritten(n, out).
-  std::span<char> DirectDataSpan();
-  void DataWritten(size_t n, OutBuf* out);
-
-  // memcached's name for the state between two reads, for `stats conns`: "conn_nread" while a
-  // data block is awaited, "conn_swallow" while discarding one, else "conn_read".
-  std::string_view ConnStateName() const;
-  // Inside a command: its data block, a swallow, or a streamed key list is still to come, or a
-  // dump is being produced.
-  bool InCommand() const;
-  // A dump (`lru_crawler metadump|mgdump`) is being streamed: each Consume() call, even with no
-  // input, produces its next piece (bounded, then yielded()), and commands that follow it wait
-  // until it has ended. Call Consume() again once the output has drained below its limit.
-  bool Dumping() const;
-  // With a budget: everything produced so far has been sent; gives its reply objects back.
-  void RepliesSent();
+                 size_t max_output = SIZE_MAX) override;
+  bool want_close() const override;
+  bool yielded() const override;
+  std::span<char> DirectDataSpan() override;
+  void DataWritten(size_t n, OutBuf* out) override;
+  std::string_view ConnStateName() const override;
+  bool InCommand() const override;
+  // A dump (`lru_crawler metadump|mgdump`) is being streamed.
+  bool Dumping() const override;
+  void RepliesSent() override;
+  // Classic text: a message ends before each command's reply and before each VALUE block but a
+  // retrieval's first, so END rides on the last VALUE block (memcached's response objects).
+  void MarkMessages(std::vector<size_t>* ends) override;
+  void Reset() override;
 
  private:
   struct State;

@@ -1,17 +1,22 @@
 // The network server: a libevent master thread owning the listeners, handing each accepted
 // connection to one of N worker threads, each running its own event loop.
 //
-// The only module that includes libevent. Thread-safety: Run() blocks the calling thread (the
-// master); Stop() may be called from any thread or a signal-safe context via the self-pipe.
+// The only module that includes libevent, and it knows no protocol: connections are served by
+// the sessions of a SessionFactory (server/session.h) that the app hands in. Thread-safety: Run()
+// blocks the calling thread (the master); Stop() may be called from any thread or a signal-safe
+// context via the self-pipe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "mcd/handler/session.h"
+#include "mcd/server/counters.h"
+#include "mcd/server/session.h"
+#include "mcd/util/clock.h"
 
 namespace mcd::server {
 
@@ -32,7 +37,7 @@ struct ServerOptions {
   int idle_timeout = 0;
   // -o read_buf_mem_limit, in bytes; 0 = no limit. Split evenly between the workers, each
   // counting its connections' read buffers and replies against its share
-  // (handler/buffer_budget.h).
+  // (server/buffer_budget.h).
   uint64_t read_buf_mem_limit = 0;
   // StopGraceful(): longest wait for busy connections to finish before Run() returns anyway.
   int drain_timeout_ms = 5000;
@@ -46,10 +51,23 @@ struct ListenPort {
   int port = 0;  // the port actually bound (the kernel's choice for -p -1 / -U -1)
 };
 
+// What the server needs from the process around it; the app fills it in. Pointers are not owned
+// and must outlive the Server.
+struct ServerEnv {
+  const Clock* clock = nullptr;  // the cached clock: connection activity, -o idle_timeout
+  RelTime started = 0;           // clock->Now() at start: the listeners' age in `stats conns`
+  const std::atomic<int>* verbosity = nullptr;  // -v level, which may change at run time
+  ConnCounters conns;
+  std::vector<WorkerCounters> workers;  // one per thread (options.threads)
+};
+
+// The version of the libevent linked in (`stats` reports it).
+std::string LibeventVersion();
+
 class Server {
  public:
-  // handler_ctx is shared by all workers (cache, stats registry, options); not owned.
-  Server(const ServerOptions& options, handler::SharedContext* handler_ctx);
+  // sessions: serves every connection (not owned; ForWorker() is called from Run()).
+  Server(const ServerOptions& options, SessionFactory* sessions, ServerEnv env);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -74,6 +92,10 @@ class Server {
   // fn runs on the master thread once a second while Run() runs (the clock tick). Call before
   // Run().
   void OnEverySecond(std::function<void()> fn);
+  // `stats conns`: every listener, UDP socket and connection, sorted by fd; the one whose
+  // conn_id is caller_conn_id (the session asking) in state conn_parse_cmd. Thread-safe while
+  // Run() runs (sessions call it); empty before.
+  std::vector<ConnDescription> ListConns(int caller_conn_id) const;
 
  private:
   struct Impl;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mcd/stats/prefix_stats.h"
+#include "mcd/util/counter.h"
 
 namespace mcd::stats {
 
@@ -52,7 +53,7 @@ namespace mcd::stats {
   X(read_buf_oom)
 
 // Per-thread levels (set, not incremented; `stats reset` leaves them): the connection memory
-// that -o read_buf_mem_limit accounts for (handler/buffer_budget.h). 0 without that limit.
+// that -o read_buf_mem_limit accounts for (server/buffer_budget.h). 0 without that limit.
 #define MCD_THREAD_GAUGES(X) \
   X(response_obj_count)      \
   X(response_obj_bytes)      \
@@ -73,27 +74,9 @@ namespace mcd::stats {
 
 inline constexpr int kMaxClasses = 64;  // class ids 1..63, as memcached
 
-// A counter written by one thread, read by many.
-class Counter {
- public:
-  void Add(uint64_t n = 1) {
-    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
-  uint64_t Get() const { return v_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<uint64_t> v_{0};
-};
-
-// A level written by one thread, read by many.
-class Gauge {
- public:
-  void Set(uint64_t v) { v_.store(v, std::memory_order_relaxed); }
-  uint64_t Get() const { return v_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<uint64_t> v_{0};
-};
+// Counter and Gauge (written by one thread, read by many) are util's.
+using ::mcd::Counter;
+using ::mcd::Gauge;
 
 struct ClassCounters {
 #define MCD_DECLARE(name) Counter name;

@@ -488,3 +488,96 @@ TEST_F(SessionTest, CacheMemlimitRefusedWithPreallocatedMemory) {
 
 }  // namespace
 }  // namespace mcd::handler
+
+namespace mcd::handler {
+namespace {
+
+// Message boundaries (server::Session::MarkMessages), what UDP cuts its replies by: the reply
+// bytes split at the marks, fed as the server feeds them (the output is not sent in between, so
+// every mark stays valid).
+class SessionMessagesTest : public SessionTest {
+ protected:
+  std::vector<std::string> Messages(std::string_view input, size_t piece = 0) {
+    Session s(&ctx_, registry_.Thread(0), 7);
+    std::vector<size_t> ends;
+    s.MarkMessages(&ends);
+    const std::string reply = Feed(s, input, piece);
+    std::vector<std::string> msgs;
+    size_t start = 0;
+    for (size_t i = 0; i <= ends.size(); ++i) {
+      const size_t end = i < ends.size() ? ends[i] : reply.size();
+      EXPECT_GT(end, start) << "marks must grow";
+      EXPECT_LE(end, reply.size());
+      if (end > start && end <= reply.size()) msgs.push_back(reply.substr(start, end - start));
+      start = end;
+    }
+    return msgs;
+  }
+
+  uint64_t UsedChunks() const {
+    uint64_t used = 0;
+    cache_->VisitClasses([&](const storage::ClassStats& c) { used += c.used_chunks; });
+    return used;
+  }
+};
+
+TEST_F(SessionMessagesTest, EachReplyAndEachValueBlockWithEndOnTheLastAtEverySplit) {
+  const std::string big(5000, 'z');  // sent by reference, not copied into the arena
+  const std::string input = "set a 0 0 1\r\nx\r\nset b 0 0 5000\r\n" + big +
+                            "\r\nget a miss b\r\ngets miss\r\nbogus\r\ndelete a noreply\r\n"
+                            "delete a\r\nget a b\r\n";
+  const std::vector<std::string> expected = {
+      "STORED\r\n",
+      "STORED\r\n",
+      "VALUE a 0 1\r\nx\r\n",
+      "VALUE b 0 5000\r\n" + big + "\r\nEND\r\n",
+      "END\r\n",
+      "ERROR\r\n",
+      "NOT_FOUND\r\n",  // the noreply delete replied nothing: no empty message either
+      "VALUE b 0 5000\r\n" + big + "\r\nEND\r\n",
+  };
+  for (size_t piece : {size_t{0}, size_t{1}, size_t{2}, size_t{7}, size_t{100}, size_t{4096}}) {
+    Reset();
+    EXPECT_EQ(Messages(input, piece), expected) << "piece size " << piece;
+  }
+}
+
+TEST_F(SessionMessagesTest, ErrorInsideAStreamedKeyListRidesOnTheLastValue) {
+  // A key list streamed (its first piece holds more than kMaxLineLength bytes and no newline)
+  // with a key that is too long in a later piece: the error is part of the same command.
+  std::string get = "get a";
+  for (int i = 0; i < 600; ++i) get += " k" + std::to_string(i);
+  get += " " + std::string(251, 'x') + "\r\n";
+  const std::vector<std::string> msgs = Messages("set a 0 0 1\r\nx\r\n" + get, 2100);
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_EQ(msgs[0], "STORED\r\n");
+  EXPECT_EQ(msgs[1].substr(0, 16), "VALUE a 0 1\r\nx\r\n");
+  EXPECT_EQ(msgs[1].substr(16, 13), "CLIENT_ERROR ");
+}
+
+TEST_F(SessionMessagesTest, ResetDropsACommandUnderWayAndKeepsMarking) {
+  Session s(&ctx_, registry_.Thread(0), 7);
+  std::vector<size_t> ends;
+  s.MarkMessages(&ends);
+  OutBuf out(&ReleaseItemRef, cache_.get());
+  EXPECT_EQ(s.Consume("set a 0 0 5\r\nab", &out), 15u);
+  EXPECT_TRUE(s.InCommand());
+  EXPECT_EQ(s.ConnStateName(), "conn_nread");
+  EXPECT_EQ(UsedChunks(), 1u);  // the item being filled
+  s.Reset();                    // gives it back to the cache
+  EXPECT_EQ(UsedChunks(), 0u);
+  EXPECT_FALSE(s.InCommand());
+  EXPECT_EQ(s.ConnStateName(), "conn_read");
+  EXPECT_EQ(s.Consume("get a\r\nversion\r\n", &out), 16u);
+  EXPECT_EQ(out.ToString(), "END\r\nVERSION 1.6.18-mcd-test\r\n");
+  EXPECT_EQ(ends, std::vector<size_t>{5});
+  out.Clear();
+  ends.clear();
+  s.Reset();
+  s.Consume("set a 0 0 2\r\nhi\r\nget a\r\n", &out);
+  EXPECT_EQ(out.ToString(), "STORED\r\nVALUE a 0 2\r\nhi\r\nEND\r\n");
+  EXPECT_EQ(ends, std::vector<size_t>{8});
+}
+
+}  // namespace
+}  // namespace mcd::handler

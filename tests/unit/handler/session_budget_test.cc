@@ -1,73 +1,22 @@
-// -o read_buf_mem_limit: BufferBudget's accounting, and a Session answering within a budget
-// (multiget out of reply memory, stacked replies closing the connection). Plain strings, no
-// socket: the "connection" here sends everything after each Consume() and then calls
-// RepliesSent(), as the server's Connection does.
-#include "mcd/handler/buffer_budget.h"
-
+// -o read_buf_mem_limit: a Session answering within a budget (multiget out of reply memory,
+// stacked replies closing the connection). Plain strings, no socket: the "connection" here sends
+// everything after each Consume() and then calls RepliesSent(), as the server's Connection does.
+// BufferBudget's own accounting is tested in tests/unit/server.
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 
 #include "mcd/handler/session.h"
+#include "mcd/handler/session_factory.h"
+#include "mcd/server/buffer_budget.h"
 #include "mcd/storage/cache.h"
 
 namespace mcd::handler {
 namespace {
 
+using server::BufferBudget;
 constexpr uint64_t kBuf = BufferBudget::kBufferSize;
-
-TEST(BufferBudgetTest, ShareIsWholeBuffersAndAtLeastOne) {
-  stats::ThreadStats ts;
-  EXPECT_EQ(BufferBudget(0, &ts).limit_buffers(), 1u);
-  EXPECT_EQ(BufferBudget(kBuf - 1, &ts).limit_buffers(), 1u);
-  EXPECT_EQ(BufferBudget(2 * kBuf + 100, &ts).limit_buffers(), 2u);
-  // memcached's conn-limits.t: 1 MB over 32 workers is two buffers each.
-  EXPECT_EQ(BufferBudget((1u << 20) / 32, &ts).limit_buffers(), 2u);
-}
-
-TEST(BufferBudgetTest, RepliesComeIn13PerBufferAndShareWithReadBuffers) {
-  stats::ThreadStats ts;
-  BufferBudget b(2 * kBuf, &ts);
-  for (int i = 0; i < 26; ++i) ASSERT_TRUE(b.TakeReply()) << i;
-  EXPECT_FALSE(b.TakeReply());
-  EXPECT_FALSE(b.TakeReadBuffer());
-  EXPECT_EQ(ts.response_obj_oom.Get(), 1u);
-  EXPECT_EQ(ts.read_buf_oom.Get(), 1u);
-  EXPECT_EQ(ts.response_obj_count.Get(), 26u);
-  EXPECT_EQ(ts.response_obj_bytes.Get(), 2 * kBuf);
-
-  b.ReleaseReplies(14);  // 12 left: one bundle
-  EXPECT_TRUE(b.TakeReadBuffer());
-  EXPECT_TRUE(b.TakeReply());   // the 13th fits the bundle
-  EXPECT_FALSE(b.TakeReply());  // a 14th needs a buffer the read buffer holds
-  b.ReleaseReadBuffer();
-  EXPECT_TRUE(b.TakeReply());
-  EXPECT_EQ(ts.response_obj_oom.Get(), 2u);
-  EXPECT_EQ(ts.read_buf_oom.Get(), 1u);
-}
-
-TEST(BufferBudgetTest, OneReplyBundleStaysAndGivenBackBuffersStayCached) {
-  stats::ThreadStats ts;
-  BufferBudget b(2 * kBuf, &ts);
-  ASSERT_TRUE(b.TakeReadBuffer());
-  ASSERT_TRUE(b.TakeReadBuffer());
-  b.ReleaseReadBuffer();
-  b.ReleaseReadBuffer();
-  EXPECT_EQ(ts.read_buf_count.Get(), 2u);  // the most ever in use
-  EXPECT_EQ(ts.read_buf_bytes.Get(), 2 * kBuf);
-  EXPECT_EQ(ts.read_buf_bytes_free.Get(), 2 * kBuf);
-
-  ASSERT_TRUE(b.TakeReply());
-  b.ReleaseReplies(1);
-  // As memcached, the worker keeps its reply bundle: one read buffer is left, not two.
-  EXPECT_EQ(ts.response_obj_count.Get(), 0u);
-  EXPECT_EQ(ts.response_obj_bytes.Get(), kBuf);
-  EXPECT_EQ(ts.read_buf_bytes_free.Get(), kBuf);
-  EXPECT_TRUE(b.TakeReadBuffer());
-  EXPECT_FALSE(b.TakeReadBuffer());
-  EXPECT_EQ(ts.read_buf_oom.Get(), 1u);
-}
 
 class SessionBudgetTest : public ::testing::Test {
  protected:
@@ -83,6 +32,8 @@ class SessionBudgetTest : public ::testing::Test {
   }
 
   stats::ThreadStats* ts() { return registry_.Thread(0); }
+  // The worker's counters as the app wires them: budgets count into ts().
+  const server::WorkerCounters* counters() { return &counters_; }
   void Reset() {
     storage::CacheOptions o;
     o.memory_limit = 8 << 20;
@@ -121,6 +72,7 @@ class SessionBudgetTest : public ::testing::Test {
   stats::Registry registry_;
   std::unique_ptr<storage::Cache> cache_;
   SharedContext ctx_;
+  server::WorkerCounters counters_ = WorkerCountersOf(registry_.Thread(0));
 };
 
 // 20 keys, some stored (one value large enough to be sent by reference).
@@ -143,7 +95,7 @@ TEST_F(SessionBudgetTest, MultigetOutOfReplyMemoryAnswersServerErrorThenGoesOn) 
   std::string set = SetUpKeys(&get);
   ASSERT_NE(Run(nullptr, set).find("STORED"), std::string::npos);
   for (size_t piece : {0, 1, 5, 64}) {
-    BufferBudget budget(kBuf, ts());  // 13 reply objects
+    BufferBudget budget(kBuf, counters());  // 13 reply objects
     const uint64_t oom = ts()->response_obj_oom.Get();
     EXPECT_EQ(Run(&budget, get + "get k0\r\n", piece),
               "SERVER_ERROR out of memory writing get response\r\nVALUE k0 0 3\r\nvvv\r\nEND\r\n")
@@ -161,7 +113,7 @@ TEST_F(SessionBudgetTest, WithinTheBudgetNothingChanges) {
   std::string set = SetUpKeys(&get);
   std::string expected = Run(nullptr, set + get);
   Reset();
-  BufferBudget budget(3 * kBuf, ts());  // 39 reply objects: one per command and further key
+  BufferBudget budget(3 * kBuf, counters());  // 39 reply objects: one per command and further key
   EXPECT_EQ(Run(&budget, set + get), expected);
   EXPECT_EQ(ts()->response_obj_oom.Get(), 0u);
 }
@@ -169,13 +121,13 @@ TEST_F(SessionBudgetTest, WithinTheBudgetNothingChanges) {
 TEST_F(SessionBudgetTest, StackedRepliesBeyondTheBudgetCloseWithoutReplying) {
   std::string input;
   for (int i = 0; i < 14; ++i) input += "mg foo v\r\n";
-  BufferBudget budget(kBuf, ts());
+  BufferBudget budget(kBuf, counters());
   Session s(&ctx_, ts(), 7, &budget);
   EXPECT_EQ(Feed(s, input), "");
   EXPECT_TRUE(s.want_close());
   EXPECT_EQ(ts()->response_obj_oom.Get(), 1u);
   // Sent in smaller batches, each batch's replies are given back before the next.
-  BufferBudget budget2(kBuf, ts());
+  BufferBudget budget2(kBuf, counters());
   std::string errors;
   for (int i = 0; i < 14; ++i) errors += "ERROR\r\n";
   EXPECT_EQ(Run(&budget2, input, 50), errors);
@@ -186,7 +138,7 @@ TEST_F(SessionBudgetTest, StreamedMultigetOutOfReplyMemorySkipsTheRestOfItsLine)
   for (int i = 0; i < 600; ++i) input += " miss" + std::to_string(i);
   input += "\r\nversion\r\n";
   ASSERT_GT(input.size(), 4000u);
-  BufferBudget budget(kBuf, ts());
+  BufferBudget budget(kBuf, counters());
   EXPECT_EQ(Run(&budget, input),
             "SERVER_ERROR out of memory writing get response\r\nVERSION 1.6.18-mcd-test\r\n");
   // Cut so that part of the line was answered (and sent) before the budget ran out: that part

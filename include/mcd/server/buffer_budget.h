@@ -20,7 +20,7 @@
 // SERVER_ERROR or closes the connection); a read buffer that does not fit counts read_buf_oom
 // (the connection is closed). The levels are published as the response_obj_count,
 // response_obj_bytes, read_buf_count, read_buf_bytes and read_buf_bytes_free gauges of the
-// worker's ThreadStats.
+// worker's counters (server/counters.h).
 //
 // Without a limit there is no budget at all (callers hold a null pointer), so the default costs
 // nothing per request.
@@ -30,17 +30,18 @@
 
 #include <cstdint>
 
-#include "mcd/stats/stats.h"
+#include "mcd/server/counters.h"
 
-namespace mcd::handler {
+namespace mcd::server {
 
 class BufferBudget {
  public:
   static constexpr uint64_t kBufferSize = 16 * 1024;  // memcached's READ_BUFFER_SIZE
   static constexpr uint64_t kRepliesPerBuffer = 13;   // response objects per 16 KB bundle
 
-  // share_bytes: this worker's part of read_buf_mem_limit (limit / threads).
-  BufferBudget(uint64_t share_bytes, stats::ThreadStats* stats);
+  // share_bytes: this worker's part of read_buf_mem_limit (limit / threads). counters: the
+  // worker's; the budget uses the -o read_buf_mem_limit ones. Not owned.
+  BufferBudget(uint64_t share_bytes, const WorkerCounters* counters);
   BufferBudget(const BufferBudget&) = delete;
   BufferBudget& operator=(const BufferBudget&) = delete;
 
@@ -70,7 +71,7 @@ class BufferBudget {
   uint64_t replies_ = 0;
   uint64_t peak_ = 0;         // most buffers ever in use at once
   bool bundle_kept_ = false;  // a reply was ever taken: one bundle stays
-  stats::ThreadStats* stats_;
+  const WorkerCounters* counters_;
 };
 
-}  // namespace mcd::handler
+}  // namespace mcd::server

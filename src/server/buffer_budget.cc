@@ -1,15 +1,15 @@
-#include "mcd/handler/buffer_budget.h"
+#include "mcd/server/buffer_budget.h"
 
 #include <algorithm>
 
-namespace mcd::handler {
+namespace mcd::server {
 
-BufferBudget::BufferBudget(uint64_t share_bytes, stats::ThreadStats* stats)
-    : limit_(std::max<uint64_t>(share_bytes / kBufferSize, 1)), stats_(stats) {}
+BufferBudget::BufferBudget(uint64_t share_bytes, const WorkerCounters* counters)
+    : limit_(std::max<uint64_t>(share_bytes / kBufferSize, 1)), counters_(counters) {}
 
 bool BufferBudget::TakeReply() {
   if (read_buffers_ + ReplyBuffers(replies_ + 1) > limit_) {
-    stats_->response_obj_oom.Add();
+    counters_->response_obj_oom->Add();
     return false;
   }
   ++replies_;
@@ -25,7 +25,7 @@ void BufferBudget::ReleaseReplies(uint64_t n) {
 
 bool BufferBudget::TakeReadBuffer() {
   if (read_buffers_ + 1 + ReplyBuffers(replies_) > limit_) {
-    stats_->read_buf_oom.Add();
+    counters_->read_buf_oom->Add();
     return false;
   }
   ++read_buffers_;
@@ -42,11 +42,11 @@ void BufferBudget::Publish() {
   const uint64_t reply_buffers = ReplyBuffers(replies_);
   const uint64_t in_use = read_buffers_ + reply_buffers;
   peak_ = std::max(peak_, in_use);
-  stats_->response_obj_count.Set(replies_);
-  stats_->response_obj_bytes.Set(reply_buffers * kBufferSize);
-  stats_->read_buf_count.Set(peak_);
-  stats_->read_buf_bytes.Set(peak_ * kBufferSize);
-  stats_->read_buf_bytes_free.Set((peak_ - in_use) * kBufferSize);
+  counters_->response_obj_count->Set(replies_);
+  counters_->response_obj_bytes->Set(reply_buffers * kBufferSize);
+  counters_->read_buf_count->Set(peak_);
+  counters_->read_buf_bytes->Set(peak_ * kBufferSize);
+  counters_->read_buf_bytes_free->Set((peak_ - in_use) * kBufferSize);
 }
 
-}  // namespace mcd::handler
+}  // namespace mcd::server
