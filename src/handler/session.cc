@@ -637,6 +637,8 @@ void Session::State::Delta(const Command& cmd, OutBuf* out) {
     case storage::DeltaResult::kNoMemory:
       if (!cmd.noreply) Reply(out, wire::kOutOfMemory);
       return;
+    case storage::DeltaResult::kExists:  // no cas compare in incr/decr
+      return;
   }
 }
 

@@ -15,6 +15,14 @@
 //     youngest's average age is below `ratio` times the oldest's. Two classes under similar
 //     pressure have similar ages, so pages do not bounce between them.
 //
+// Sampling (mcd's own): memcached samples once a second, at whatever phase its maintainer thread
+// happens to wake, so a change of traffic can go unseen for most of a second and the first move
+// comes up to a second late. mcd runs `phases` copies of the same window, each sampled once a
+// second at its own offset (phase k at k/phases of a second), and asks one of them at every
+// sampling tick: the rule is memcached's, judged over whole one-second slots, but it is checked
+// `phases` times a second, so its decision comes as soon as any second-aligned window meets it.
+// How often moves may follow one another is the caller's (the mover thread's) business.
+//
 // Thread-safety: none; one thread (the mover) owns it.
 #pragma once
 
@@ -42,11 +50,13 @@ struct AutomoveDecision {
 
 class AutomovePolicy {
  public:
-  // window: ticks per window (-o slab_automove_window, default 30); ratio: -o
-  // slab_automove_ratio (default 0.8). Classes are ids 1..num_classes.
-  AutomovePolicy(int num_classes, int window, double ratio);
+  // window: seconds per window (-o slab_automove_window, default 30); ratio: -o
+  // slab_automove_ratio (default 0.8); phases: sampling ticks per second (1 = memcached's one
+  // tick a second). Classes are ids 1..num_classes.
+  AutomovePolicy(int num_classes, int window, double ratio, int phases = 1);
 
-  // samples[id] for id 1..num_classes (samples[0] unused). Returns the move to make, if any.
+  // One sampling tick (the caller ticks `phases` times a second, evenly spaced): samples[id] for
+  // id 1..num_classes (samples[0] unused). Returns the move to make, if any.
   AutomoveDecision Tick(std::span<const AutomoveSample> samples);
   void set_ratio(double ratio) { ratio_ = ratio; }
 
@@ -57,16 +67,19 @@ class AutomovePolicy {
     double evicted_share = 0;
     uint64_t age = 0;
   };
-  Slot& SlotOf(int id, uint64_t tick) {
-    return slots_[static_cast<size_t>(id) * static_cast<size_t>(window_) + tick % window_];
-  }
+  // One once-a-second window: memcached's policy state.
+  struct Phase {
+    uint64_t ticks = 0;
+    std::vector<Slot> slots;               // window_ slots per class
+    std::vector<AutomoveSample> previous;  // the samples of this phase's previous tick
+  };
+  AutomoveDecision TickPhase(Phase& ph, std::span<const AutomoveSample> samples);
 
   int num_classes_;
   int window_;
   double ratio_;
   uint64_t ticks_ = 0;
-  std::vector<Slot> slots_;               // window_ slots per class
-  std::vector<AutomoveSample> previous_;  // last tick's samples, for the deltas
+  std::vector<Phase> phases_;
 };
 
 }  // namespace mcd::storage

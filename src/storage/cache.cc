@@ -42,7 +42,7 @@ Cache::Impl::Impl(const CacheOptions& options, const Clock* c)
   automove_mode.store(opts.slab_automove, std::memory_order_relaxed);
   automove_ratio.store(opts.automove_ratio, std::memory_order_relaxed);
   automove = std::make_unique<AutomovePolicy>(slab.NumClasses(), opts.automove_window,
-                                              opts.automove_ratio);
+                                              opts.automove_ratio, opts.automove_phases);
   crawler_enabled.store(opts.lru_crawler, std::memory_order_relaxed);
   crawler_sleep_us.store(opts.lru_crawler_sleep, std::memory_order_relaxed);
   crawler_tocrawl.store(opts.lru_crawler_tocrawl, std::memory_order_relaxed);
@@ -113,8 +113,11 @@ bool Cache::Impl::IsDead(const Item* it, RelTime now, LookupResult* why) const {
     *why = LookupResult::kExpired;
     return true;
   }
-  if (it->load_cas() <= flush_cas.load(std::memory_order_acquire) ||
-      (!opts.use_cas && it->load_time() <= flush_time.load(std::memory_order_acquire))) {
+  // Items are flushed by cas order (cas values only grow), or by time when cas is off or the
+  // client chose the item's cas (meta E).
+  const bool by_time = !opts.use_cas || (it->meta() & kMetaClientCas) != 0;
+  if ((!by_time && it->load_cas() <= flush_cas.load(std::memory_order_acquire)) ||
+      (by_time && it->load_time() <= flush_time.load(std::memory_order_acquire))) {
     *why = LookupResult::kFlushed;
     return true;
   }
@@ -272,78 +275,9 @@ AllocResult Cache::Allocate(std::string_view key, uint32_t flags, RelTime exptim
 }
 
 StoreResult Cache::Store(Item* item, StoreMode mode, uint64_t cas_unique, uint64_t* cas_out) {
-  Impl* d = impl_.get();
-  RelTime now = d->Now();
-  std::string_view key = item->key();
-  uint64_t hv = HashTable::Hash(key);
-  uint32_t si = d->table.StripeIndex(hv);
-  StoreResult r = StoreResult::kStored;
-  {
-    std::lock_guard<std::mutex> lock(d->table.StripeAt(si).mu);
-    LookupResult why;
-    Item* old = d->FindLiveLocked(key, hv, now, &why);
-    Item* to_link = item;
-    switch (mode) {
-      case StoreMode::kSet:
-        break;
-      case StoreMode::kAdd:
-        if (old != nullptr) {
-          d->Bump(old, now);  // memcached refreshes the existing item on a failed add
-          r = StoreResult::kNotStored;
-        }
-        break;
-      case StoreMode::kReplace:
-        if (old == nullptr) r = StoreResult::kNotStored;
-        break;
-      case StoreMode::kCas:
-        if (old == nullptr) {
-          r = StoreResult::kNotFound;
-        } else if (ItemCas(old) != cas_unique) {
-          r = StoreResult::kExists;
-        }
-        break;
-      case StoreMode::kAppend:
-      case StoreMode::kPrepend: {
-        if (old == nullptr) {
-          r = StoreResult::kNotStored;
-          break;
-        }
-        if (cas_unique != 0 && ItemCas(old) != cas_unique) {
-          r = StoreResult::kExists;
-          break;
-        }
-        Item* combined = nullptr;
-        uint64_t len = uint64_t{old->nbytes} + item->nbytes;
-        if (len > UINT32_MAX ||
-            d->AllocItem(key, old->client_flags, old->load_exptime(), static_cast<uint32_t>(len),
-                         si, now, &combined) != AllocResult::kOk) {
-          r = StoreResult::kNoMemory;
-          break;
-        }
-        if (mode == StoreMode::kAppend) {
-          CopyValueRegion(combined, 0, old, 0, old->nbytes);
-          CopyValueRegion(combined, old->nbytes, item, 0, item->nbytes + 2);
-        } else {
-          CopyValueRegion(combined, 0, item, 0, item->nbytes);
-          CopyValueRegion(combined, item->nbytes, old, 0, old->nbytes + 2);
-        }
-        to_link = combined;
-        break;
-      }
-    }
-    if (r == StoreResult::kStored) {
-      to_link->store_cas(d->NextCas());
-      if (old != nullptr) {
-        d->ReplaceLocked(old, to_link, hv, now);
-      } else {
-        d->LinkLocked(to_link, hv, now);
-      }
-      if (cas_out != nullptr) *cas_out = ItemCas(to_link);
-      if (to_link != item) d->Release(to_link);  // the combined item's allocation reference
-    }
-  }
-  d->Release(item);
-  if (r == StoreResult::kStored) d->MaybeWakeMaintainer();
+  MetaStoreInfo info;
+  const StoreResult r = StoreMeta(item, mode, cas_unique, MetaStoreArgs{}, &info);
+  if (r == StoreResult::kStored && cas_out != nullptr) *cas_out = info.cas;
   return r;
 }
 
@@ -359,43 +293,13 @@ bool Cache::Delete(std::string_view key) {
 }
 
 DeltaResult Cache::Delta(std::string_view key, bool incr, uint64_t delta, uint64_t* value) {
-  Impl* d = impl_.get();
-  RelTime now = d->Now();
-  uint64_t hv = HashTable::Hash(key);
-  uint32_t si = d->table.StripeIndex(hv);
-  std::lock_guard<std::mutex> lock(d->table.StripeAt(si).mu);
-  LookupResult why;
-  Item* it = d->FindLiveLocked(key, hv, now, &why);
-  if (it == nullptr) return DeltaResult::kNotFound;
-  if (it->nbytes == 0 || (it->flags() & kItemChunked) != 0) return DeltaResult::kNonNumeric;
-  uint64_t cur;
-  if (!ParseStoredCounter(std::string_view(it->data(), it->nbytes), &cur)) {
-    return DeltaResult::kNonNumeric;
-  }
-  uint64_t next = incr ? cur + delta : (delta > cur ? 0 : cur - delta);
-  char buf[24];
-  uint32_t len = static_cast<uint32_t>(FormatUint64(next, buf));
-  *value = next;
-  d->Bump(it, now);
-  if (len <= it->nbytes && it->refs() == 1) {
-    // Only the table holds it, and new readers need this stripe lock: rewrite in place, padded
-    // with spaces to the old length.
-    std::memcpy(it->data(), buf, len);
-    std::memset(it->data() + len, ' ', it->nbytes - len);
-    it->store_cas(d->NextCas());
-    return DeltaResult::kOk;
-  }
-  Item* fresh = nullptr;
-  if (d->AllocItem(key, it->client_flags, it->load_exptime(), len, si, now, &fresh) !=
-      AllocResult::kOk) {
-    return DeltaResult::kNoMemory;
-  }
-  std::memcpy(fresh->data(), buf, len);
-  std::memcpy(fresh->data() + len, "\r\n", 2);
-  fresh->store_cas(d->NextCas());
-  d->ReplaceLocked(it, fresh, hv, now);
-  d->Release(fresh);
-  return DeltaResult::kOk;
+  MetaDeltaArgs args;
+  args.incr = incr;
+  args.delta = delta;
+  MetaDeltaInfo info;
+  const DeltaResult r = MetaDelta(key, args, &info);
+  if (r == DeltaResult::kOk) *value = info.value;
+  return r;
 }
 
 bool Cache::Touch(std::string_view key, RelTime exptime) {

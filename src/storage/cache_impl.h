@@ -67,6 +67,12 @@ struct Cache::Impl {
   // True if expired (exptime reached) or flushed; *why says which.
   bool IsDead(const Item* it, RelTime now, LookupResult* why) const;
   uint64_t NextCas() { return cas_counter.fetch_add(1, std::memory_order_relaxed) + 1; }
+  // Gives an item its cas before it is linked (or, under its stripe lock, a new one): the
+  // client's (meta E; the item is then flushed by time) or the next one.
+  void AssignCas(Item* it, uint64_t client_cas) {
+    it->store_cas(client_cas != 0 ? client_cas : NextCas());
+    it->set_meta(kMetaClientCas, client_cas != 0);
+  }
 
   // Get / GetAndTouch: a hit comes back with a reference.
   Item* Lookup(std::string_view key, bool touch, RelTime exptime, LookupResult* result);
@@ -154,9 +160,10 @@ struct Cache::Impl {
   ReassignResult ReassignPage(int src, int dst);
   // Advances the running move; false when none is running (any more).
   bool MoveStep();
-  // One automove decision; *to_pool says it gave a page to the pool (then the next one comes
-  // at once, as memcached does).
-  bool AutomoveTick(bool* to_pool = nullptr);
+  // One automove sampling tick and the move it decides on; *to_pool says it gave a page to the
+  // pool (then the next one comes at once, as memcached does). With may_move false the policy
+  // is sampled but a move between classes is not started (too soon after the last one).
+  bool AutomoveTick(bool* to_pool = nullptr, bool may_move = true);
   void MoverLoop();
   // --- background crawler (cache_crawler.cc) ------------------------------------------------
   // Adds classes to the crawl round: with `due_only`, those of class_mask that may hold dead

@@ -86,7 +86,7 @@ int Cache::Impl::PickAnySource(int dst) {
   return -1;
 }
 
-bool Cache::Impl::AutomoveTick(bool* to_pool) {
+bool Cache::Impl::AutomoveTick(bool* to_pool, bool may_move) {
   if (to_pool != nullptr) *to_pool = false;
   const int mode = automove_mode.load(std::memory_order_relaxed);
   if (mode == 2) {
@@ -110,15 +110,20 @@ bool Cache::Impl::AutomoveTick(bool* to_pool) {
   }
   automove->set_ratio(automove_ratio.load(std::memory_order_relaxed));
   const AutomoveDecision d = automove->Tick(samples);
-  if (!d.move() || ReassignPage(d.src, d.dst) != ReassignResult::kOk) return false;
+  if (!d.move() || (!may_move && d.dst != 0)) return false;
+  if (ReassignPage(d.src, d.dst) != ReassignResult::kOk) return false;
   if (to_pool != nullptr) *to_pool = d.dst == 0;
   return true;
 }
 
 void Cache::Impl::MoverLoop() {
   using Clock = std::chrono::steady_clock;
-  auto next_tick = Clock::now() + std::chrono::seconds(1);
+  const auto tick_period =
+      std::chrono::milliseconds(1000 / std::clamp(opts.automove_phases, 1, 1000));
+  const auto min_gap = std::chrono::milliseconds(std::max(opts.automove_min_gap_ms, 0));
+  auto next_tick = Clock::now() + tick_period;
   auto next_lru = Clock::now() + std::chrono::seconds(1);
+  auto last_move = Clock::now() - min_gap;
   std::unique_lock<std::mutex> lock(mover_wake_mu);
   while (!mover_stop) {
     lock.unlock();
@@ -140,14 +145,28 @@ void Cache::Impl::MoverLoop() {
     }
     bool started = false;
     if (now >= next_tick) {
-      // Once a second; mode 2 looks for a wanted page every 10 ms; a page given to the pool is
-      // followed by the next decision at once.
+      // automove 1: a sampling tick (automove.h: `automove_phases` a second, on a fixed
+      // cadence), whose move starts only if the last one started at least min_gap ago (the
+      // policy is sampled anyway: its windows must not skip a tick). A page given to the pool
+      // is followed by the next decision at once; mode 2 looks for a wanted page every 10 ms.
       bool to_pool = false;
-      started = opts.slab_reassign && AutomoveTick(&to_pool);
       const int mode = automove_mode.load(std::memory_order_relaxed);
-      next_tick = now + (to_pool     ? std::chrono::milliseconds(1)
-                         : mode == 2 ? std::chrono::milliseconds(10)
-                                     : std::chrono::milliseconds(1000));
+      if (opts.slab_reassign) {
+        if (mode == 1) {
+          started = AutomoveTick(&to_pool, now - last_move >= min_gap);
+        } else {
+          started = AutomoveTick(&to_pool);
+        }
+      }
+      if (started && !to_pool) last_move = now;
+      if (to_pool) {
+        next_tick = now + std::chrono::milliseconds(1);
+      } else if (mode == 2) {
+        next_tick = now + std::chrono::milliseconds(10);
+      } else {
+        next_tick += tick_period;
+        if (next_tick <= now) next_tick = now + tick_period;  // fell behind: skip, no burst
+      }
     }
     lock.lock();
     if (mover_stop) break;

@@ -14,7 +14,7 @@
 //   | 32 | refcount     |  2 | std::atomic_ref                          |
 //   | 34 | nkey         |  1 | key length (<= 250)                      |
 //   | 35 | it_flags     |  1 | kItem* bits, std::atomic_ref             |
-//   | 36 | lru          |  1 | segment (kLruHot...), std::atomic_ref    |
+//   | 36 | lru          |  1 | segment (kLruHot...) | kMeta* bits, atomic |
 //   | 37 | aux          |  3 | chunked header: data bytes per chunk     |
 //   +----+--------------+----+------------------------------------------+
 //   40      key bytes (nkey, no NUL)
@@ -80,6 +80,13 @@ inline constexpr uint8_t kLruWarm =
     1;  // read twice: kept while read, or while warm is within its share
 inline constexpr uint8_t kLruCold = 2;  // the hand evicts it on its next pass unless it is read
 inline constexpr uint8_t kLruTemp = 3;  // TTL within temporary_ttl: never evicted, only expires
+inline constexpr uint8_t kLruSegmentMask = 0x03;
+// Meta-protocol state, in the bits of Item::lru above the segment (no extra header bytes):
+inline constexpr uint8_t kMetaStale = 1 << 2;      // invalidated (md I, ms I): served with X
+inline constexpr uint8_t kMetaTokenSent = 1 << 3;  // a client was sent W for it: others get Z
+inline constexpr uint8_t kMetaKeyBinary = 1 << 4;  // stored with a base64 key (b): shown encoded
+// Its cas was given by the client (E): a flush judges it by time, not by cas order.
+inline constexpr uint8_t kMetaClientCas = 1 << 5;
 inline constexpr int kLruSegments = 4;
 
 // A hit refreshes the access time at most this often (seconds), so hot items cost no writes.
@@ -107,10 +114,24 @@ class Item {
     aux_hi = static_cast<uint8_t>(v >> 16);
     aux_lo = static_cast<uint16_t>(v);
   }
-  uint8_t segment() const {
+  uint8_t segment() const { return lru_byte() & kLruSegmentMask; }
+  // REQUIRES: stripe lock (as every writer of the byte).
+  void set_segment(uint8_t s) {
+    std::atomic_ref<uint8_t>(lru).store(static_cast<uint8_t>((lru_byte() & ~kLruSegmentMask) | s),
+                                        std::memory_order_relaxed);
+  }
+  // The meta bits (kMeta*) that share the byte with the segment.
+  uint8_t meta() const { return lru_byte() & static_cast<uint8_t>(~kLruSegmentMask); }
+  // REQUIRES: stripe lock.
+  void set_meta(uint8_t bits, bool on) {
+    const uint8_t b = lru_byte();
+    std::atomic_ref<uint8_t>(lru).store(
+        on ? static_cast<uint8_t>(b | bits) : static_cast<uint8_t>(b & ~bits),
+        std::memory_order_relaxed);
+  }
+  uint8_t lru_byte() const {
     return std::atomic_ref<uint8_t>(const_cast<uint8_t&>(lru)).load(std::memory_order_relaxed);
   }
-  void set_segment(uint8_t s) { std::atomic_ref<uint8_t>(lru).store(s, std::memory_order_relaxed); }
 
   char* key_ptr() { return reinterpret_cast<char*>(this) + sizeof(Item); }
   const char* key_ptr() const { return reinterpret_cast<const char*>(this) + sizeof(Item); }

@@ -42,11 +42,15 @@ def free_port():
 class Server:
     """One server process; use as a context manager or call start()/stop()."""
 
-    def __init__(self, binary, extra_args=()):
+    def __init__(self, binary, extra_args=(), udp=False, unix_path=None):
+        """udp: also listen for UDP on the TCP port number. unix_path: listen on this unix
+        socket instead of TCP (memcached's -s turns TCP off); readiness is polled there."""
         if not binary or not os.access(binary, os.X_OK):
             raise RuntimeError("server binary not executable: %r" % binary)
         self.binary = binary
         self.extra_args = list(extra_args)
+        self.udp = udp
+        self.unix_path = unix_path
         self.proc = None
         self.port = None
         self.log = tempfile.TemporaryFile()
@@ -54,7 +58,10 @@ class Server:
     def start(self):
         for _ in range(3):  # a new port if the chosen one was taken in between
             self.port = free_port()
-            args = [self.binary, "-p", str(self.port), "-l", "127.0.0.1", "-U", "0"]
+            udp_port = str(self.port) if self.udp else "0"
+            args = [self.binary, "-p", str(self.port), "-l", "127.0.0.1", "-U", udp_port]
+            if self.unix_path is not None:
+                args += ["-s", self.unix_path]
             if os.geteuid() == 0:
                 args += ["-u", "nobody"]
             args += self.extra_args
@@ -77,7 +84,12 @@ class Server:
             if self.proc.poll() is not None:
                 return False
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                if self.unix_path is not None:
+                    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                        s.settimeout(0.2)
+                        s.connect(self.unix_path)
+                else:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return True
             except OSError:
                 time.sleep(0.01)

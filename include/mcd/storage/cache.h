@@ -67,6 +67,11 @@ struct CacheOptions {
   int slab_automove = 1;
   double automove_ratio = 0.8;
   int automove_window = 30;
+  // Automove sampling ticks per second (mcd's own, automove.h): 1 is memcached's one tick a
+  // second; more lets a decision come as soon as memcached's rule holds. Moves decided by the
+  // policy start at most every automove_min_gap_ms apart.
+  int automove_phases = 10;
+  int automove_min_gap_ms = 500;
   bool start_maintainer = true;  // background thread for hash expansion (tests may drive
                                  // expansion by hand with MaintainOnce())
 };
@@ -91,7 +96,84 @@ enum class AllocResult : uint8_t {
 
 enum class LookupResult : uint8_t { kHit, kMiss, kExpired, kFlushed };
 
-enum class DeltaResult : uint8_t { kOk, kNotFound, kNonNumeric, kNoMemory };
+enum class DeltaResult : uint8_t {
+  kOk,
+  kNotFound,
+  kNonNumeric,
+  kNoMemory,
+  kExists,  // MetaDelta: the cas compare failed
+};
+
+// --- meta-protocol operations (Cache::MetaGet etc.) ---
+// Times are RelTime (Clock::ExptimeToRel already applied by the caller); a cas of 0 means none.
+struct MetaGetArgs {
+  bool bump = true;          // !u: mark the item recently used and fetched
+  bool set_exptime = false;  // T
+  RelTime exptime = 0;
+  bool vivify = false;  // N: a miss creates an empty item (flags 0) that expires at vivify_exptime
+  RelTime vivify_exptime = 0;
+  uint64_t vivify_cas = 0;         // E: the created item's cas (0: the next cas)
+  bool vivify_key_binary = false;  // b: the created item's key was sent in base64
+  bool recache = false;            // R: win the token if the item expires before recache_before
+  RelTime recache_before = 0;
+};
+struct MetaGetInfo {
+  LookupResult lookup = LookupResult::kMiss;  // kHit also when created
+  bool created = false;                       // vivified by this request
+  bool won = false;                           // W: this client is to recache it
+  bool stale = false;                         // X
+  bool token_sent = false;                    // Z: a client was sent W before this request
+  bool fetched_before = false;                // h
+  bool key_binary = false;                    // the stored key is binary (show it in base64)
+  RelTime last_access = 0;                    // l: the item's access time before this request
+  RelTime exptime_before = 0;                 // t before T/N in the request
+  RelTime exptime_after = 0;                  // t after them
+  uint64_t cas = 0;
+};
+struct MetaStoreArgs {
+  uint64_t new_cas = 0;      // E: the stored item's cas (0: the next cas)
+  bool allow_stale = false;  // I with a cas: an older cas stores the value, marked stale
+  bool vivify = false;       // append/prepend with N: a missing item is created
+  bool key_binary = false;   // b
+};
+struct MetaStoreInfo {
+  uint64_t cas = 0;         // the stored item's cas
+  uint32_t value_size = 0;  // the stored value's size (after append/prepend)
+};
+enum class MetaDeleteResult : uint8_t {
+  kDeleted,  // deleted, or (remove_value) emptied
+  kStale,    // marked stale (stale)
+  kNotFound,
+  kExists,    // the cas compare failed
+  kNoMemory,  // remove_value could not allocate the empty item
+};
+struct MetaDeleteArgs {
+  uint64_t compare_cas = 0;  // C
+  uint64_t new_cas = 0;      // E
+  bool stale = false;        // I: mark stale instead of deleting
+  bool set_exptime = false;  // T (with I or x)
+  RelTime exptime = 0;
+  bool remove_value = false;  // x: keep the key with an empty value
+  uint32_t flags = 0;         // x: the emptied item's client flags (F)
+};
+struct MetaDeltaArgs {
+  bool incr = true;
+  uint64_t delta = 1;
+  uint64_t compare_cas = 0;  // C
+  uint64_t new_cas = 0;      // E
+  bool vivify = false;       // N: a miss creates the counter with `initial`
+  RelTime vivify_exptime = 0;
+  uint64_t initial = 0;      // J
+  bool set_exptime = false;  // T
+  RelTime exptime = 0;
+};
+struct MetaDeltaInfo {
+  uint64_t value = 0;
+  uint64_t cas = 0;
+  bool created = false;
+  RelTime exptime_before = 0;  // the counter's exptime before T/N
+  RelTime exptime_after = 0;
+};
 
 // `slabs reassign SRC DST`, as memcached answers it.
 enum class ReassignResult : uint8_t {
@@ -252,6 +334,11 @@ class Cache {
   // client's value. On kStored, *cas_out (if non-null) receives the item's new cas unique.
   // append/prepend keep the existing item's flags and exptime.
   StoreResult Store(Item* item, StoreMode mode, uint64_t cas_unique, uint64_t* cas_out = nullptr);
+  // Store with the meta-protocol's extras (ms): an explicit new cas, a cas compare for every
+  // mode, storing an older cas as stale (I), append/prepend that create a missing item, the
+  // final value size. cas_unique 0 means no compare.
+  StoreResult StoreMeta(Item* item, StoreMode mode, uint64_t cas_unique, const MetaStoreArgs& args,
+                        MetaStoreInfo* info);
   // Removes key; false if absent (or expired/flushed).
   bool Delete(std::string_view key);
   // Unlinks key if present without reporting (after a failed too-large/no-memory store, so a
@@ -265,6 +352,21 @@ class Cache {
   bool Touch(std::string_view key, RelTime exptime);
   // Invalidates every item stored before `when` (a RelTime; 0 or <= now means immediately).
   void FlushAll(RelTime when);
+
+  // --- meta-protocol operations (cache_meta.cc) ----------------------------------------------
+  // Each runs under the key's stripe lock, so what it reports and what it changes are one
+  // atomic step; the codec decides what to send. See MetaGetArgs etc. above.
+  //
+  // mg: looks key up (and creates an empty item on a miss with vivify), reporting the item's
+  // state as it was before this request, applying a new exptime, and handing out the recache
+  // token (W). On a hit (or vivify) returns the item with a reference held (Release() it).
+  Item* MetaGet(std::string_view key, const MetaGetArgs& args, MetaGetInfo* info);
+  // md: deletes key, or with stale marks it stale (X) and hands its token out again, or with
+  // remove_value replaces its value by an empty one. compare_cas != 0 must match.
+  MetaDeleteResult MetaDelete(std::string_view key, const MetaDeleteArgs& args);
+  // ma: incr/decr with an optional cas compare, a new cas, a new exptime, and creation of a
+  // missing counter (vivify). On kOk, *info has the new value, cas and exptimes.
+  DeltaResult MetaDelta(std::string_view key, const MetaDeltaArgs& args, MetaDeltaInfo* info);
 
   // --- introspection -----------------------------------------------------------------------
   // Slab class of an item (for per-class command counters).

@@ -79,5 +79,32 @@ TEST_F(AutomoveTest, WaitsForAFullWindow) {
   EXPECT_TRUE(Tick({6}, 1000).move());
 }
 
+// Sampled four times a second (four phases), the policy decides as soon as one of its
+// second-aligned windows has seen evictions in eight one-second slots: 7 s after the first
+// quarter-second tick that saw evictions, wherever in the second the traffic changed. With one
+// sample a second the same shift can wait up to a second longer.
+TEST(AutomovePhasesTest, DecidesSevenSecondsAfterTheFirstEvictingTick) {
+  constexpr int kPhases = 4;
+  AutomovePolicy policy(kClasses, kWindow, 0.8, kPhases);
+  std::vector<AutomoveSample> s(kClasses + 1);
+  for (auto& c : s) c.chunks_per_page = 100;
+  s[2] = {0, 0, 40, 0, 100, 3000};
+  s[6] = {0, 0, 1, 0, 100, 20};
+  // A quiet minute fills every phase's window.
+  for (int t = 0; t < 60 * kPhases; ++t) ASSERT_FALSE(policy.Tick(s).move()) << t;
+  // Class 6 evicts from now on; the tick below is the first to see it.
+  int ticks = 0;
+  AutomoveDecision d;
+  while (!d.move() && ticks < 60 * kPhases) {
+    s[6].evicted += 5;
+    d = policy.Tick(s);
+    ++ticks;
+  }
+  ASSERT_TRUE(d.move());
+  EXPECT_EQ(d.src, 2);
+  EXPECT_EQ(d.dst, 6);
+  EXPECT_EQ(ticks, 7 * kPhases + 1);
+}
+
 }  // namespace
 }  // namespace mcd::storage

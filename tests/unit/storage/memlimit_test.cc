@@ -249,6 +249,7 @@ class CacheLimitTest : public ::testing::Test {
   void Make(uint64_t pages, int window = 2) {
     CacheOptions o = testing::SmallPageOptions(pages);
     o.automove_window = window;
+    o.automove_phases = 1;  // one AutomoveTick() call per second
     cache_ = std::make_unique<Cache>(o, &clock_);
   }
   static std::string Key(int i) { return testing::NumberedKey(i); }

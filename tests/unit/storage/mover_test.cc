@@ -235,6 +235,7 @@ TEST_F(MoverTest, AutomoveFollowsASizeShift) {
   for (int mode : {0, 1}) {
     CacheOptions o = testing::SmallPageOptions(8);
     o.slab_automove = mode;
+    o.automove_phases = 1;  // one AutomoveTick() call per second
     cache_ = std::make_unique<Cache>(o, &clock_);
     for (int i = 0; i < static_cast<int>(7 * kPerPage); ++i) ASSERT_TRUE(Set(i));
     const int small = ClassOfKey(0);
