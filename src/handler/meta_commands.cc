@@ -375,9 +375,9 @@ void Session::State::MetaDebug(const MetaCommand& cmd, OutBuf* out) {
   protocol::MetaDebugValues v;
   v.key = storage::ItemKey(it);
   v.key_binary = info.key_binary;
-  v.exp = info.exptime_after == 0 ? -1
-                                  : static_cast<int64_t>(info.exptime_after) -
-                                        static_cast<int64_t>(now);
+  v.exp = info.exptime_after == 0
+              ? -1
+              : static_cast<int64_t>(info.exptime_after) - static_cast<int64_t>(now);
   v.last_access = now >= info.last_access ? now - info.last_access : 0;
   v.cas = info.cas;
   v.fetched = info.fetched_before;

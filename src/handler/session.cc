@@ -27,7 +27,6 @@ void ReleaseItemRef(void* cache, void* item) {
 
 namespace {
 
-
 // Values up to this size (with their "\r\n") are copied into the reply instead of referenced.
 constexpr uint32_t kInlineValueMax = 2048;
 

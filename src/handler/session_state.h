@@ -149,5 +149,4 @@ struct Session::State {
   bool ContinueDump(OutBuf* out);
 };
 
-
 }  // namespace mcd::handler

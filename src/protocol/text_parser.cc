@@ -570,7 +570,8 @@ ParseResult ParseCommand(std::string_view in, size_t* consumed, Command* out) {
     return StartStream(in, consumed, out);
   }
   size_t len = static_cast<size_t>(nl - in.data());
-  if (len + 1 < kMinLineLength && in.substr(0, len).find_first_not_of(" \r") == std::string_view::npos) {
+  if (len + 1 < kMinLineLength &&
+      in.substr(0, len).find_first_not_of(" \r") == std::string_view::npos) {
     // As memcached 1.6.45 (whose t/metaget.t checks it; 1.6.18 answers ERROR): a blank line
     // shorter than any command is a format error (compatibility.md C28).
     *consumed = len + 1;

@@ -95,6 +95,7 @@ RelTime Cache::Impl::Now() {
 
 void Cache::Impl::ArmFlush(RelTime at) {
   flush_count.fetch_add(1, std::memory_order_relaxed);
+  flush_epoch.fetch_add(1, std::memory_order_acq_rel);
   {
     // By time: items with cas off, and items whose cas the client chose (meta E).
     RelTime cur = flush_time.load(std::memory_order_relaxed);
@@ -114,11 +115,19 @@ bool Cache::Impl::IsDead(const Item* it, RelTime now, LookupResult* why) const {
     *why = LookupResult::kExpired;
     return true;
   }
-  // Items are flushed by cas order (cas values only grow), or by time when cas is off or the
-  // client chose the item's cas (meta E).
-  const bool by_time = !opts.use_cas || (it->meta() & kMetaClientCas) != 0;
-  if ((!by_time && it->load_cas() <= flush_cas.load(std::memory_order_acquire)) ||
-      (by_time && it->load_time() <= flush_time.load(std::memory_order_acquire))) {
+  // Items are flushed by cas order (cas values only grow), by time when cas is off, and by
+  // flush epoch when the client chose the item's cas (meta E; by time if it is chunked).
+  const uint8_t f = it->flags();
+  bool flushed;
+  if ((it->meta() & kMetaClientCas) != 0 && (f & kItemChunked) == 0) {
+    flushed =
+        it->chunk_capacity() != (flush_epoch.load(std::memory_order_acquire) & kFlushEpochMask);
+  } else if (opts.use_cas && (it->meta() & kMetaClientCas) == 0) {
+    flushed = it->load_cas() <= flush_cas.load(std::memory_order_acquire);
+  } else {
+    flushed = it->load_time() <= flush_time.load(std::memory_order_acquire);
+  }
+  if (flushed) {
     *why = LookupResult::kFlushed;
     return true;
   }

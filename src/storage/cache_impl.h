@@ -72,6 +72,11 @@ struct Cache::Impl {
   void AssignCas(Item* it, uint64_t client_cas) {
     it->store_cas(client_cas != 0 ? client_cas : NextCas());
     it->set_meta(kMetaClientCas, client_cas != 0);
+    // A client's cas says nothing of when the item was stored: an unchunked item keeps the
+    // flush epoch instead, in the header bytes only chunked items use (IsDead).
+    if (client_cas != 0 && (it->flags() & kItemChunked) == 0) {
+      it->set_chunk_capacity(flush_epoch.load(std::memory_order_acquire) & kFlushEpochMask);
+    }
   }
 
   // Get / GetAndTouch: a hit comes back with a reference.
@@ -212,6 +217,9 @@ struct Cache::Impl {
   // at or before this time are dead too, even those stored in the flush's own second after it.
   // 0 = none; only written with -C.
   std::atomic<RelTime> flush_time{0};
+  // Flushes armed so far (24 bits kept by client-cas items, see AssignCas).
+  std::atomic<uint32_t> flush_epoch{0};
+  static constexpr uint32_t kFlushEpochMask = 0xffffff;
   // Linked items per class and segment, and the moves between segments (memcached's names).
   struct alignas(64) LruCounters {
     std::array<std::atomic<uint64_t>, kLruSegments> items{};

@@ -179,9 +179,10 @@ MetaDeleteResult Cache::MetaDelete(std::string_view key, const MetaDeleteArgs& a
     empty->set_meta(kMetaKeyBinary, (it->meta() & kMetaKeyBinary) != 0);
     if (args.new_cas != 0) {
       d->AssignCas(empty, args.new_cas);
+    } else if ((it->meta() & kMetaClientCas) != 0) {
+      d->AssignCas(empty, it->load_cas());
     } else {
       empty->store_cas(it->load_cas());
-      empty->set_meta(kMetaClientCas, (it->meta() & kMetaClientCas) != 0);
     }
     d->ReplaceLocked(it, empty, hv, now);
     d->Release(empty);

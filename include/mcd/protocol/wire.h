@@ -122,7 +122,7 @@ inline constexpr std::string_view kMetaEx = "EX";  // CAS mismatch
 inline constexpr std::string_view kMetaNf = "NF";  // not found
 inline constexpr std::string_view kMetaMn = "MN\r\n";
 inline constexpr std::string_view kMetaEnLine = "EN\r\n";  // me: a miss
-inline constexpr std::string_view kMetaMe = "ME ";  // "ME <key> exp=... la=... cas=... ..."
+inline constexpr std::string_view kMetaMe = "ME ";         // "ME <key> exp=... la=... cas=... ..."
 
 inline constexpr std::string_view kMetaInvalidFlag = "CLIENT_ERROR invalid flag\r\n";
 inline constexpr std::string_view kMetaDuplicateFlag = "CLIENT_ERROR duplicate flag\r\n";
