@@ -37,8 +37,6 @@ RelTime ExptimeSeenByT(const MetaCommand& cmd, bool created, RelTime before, Rel
   return before;
 }
 
-bool ClassOk(int cls) { return cls > 0 && cls < stats::kMaxClasses; }
-
 }  // namespace
 
 bool Session::State::MetaLine(std::string_view in, OutBuf* out, size_t* used) {
@@ -97,50 +95,27 @@ bool Session::State::MetaLine(std::string_view in, OutBuf* out, size_t* used) {
 }
 
 void Session::State::MetaGet(const MetaCommand& cmd, OutBuf* out) {
-  const RelTime now = ctx->clock->Now();
-  storage::MetaGetArgs args;
-  args.bump = !cmd.Has('u');
-  if (cmd.Has('T')) {
-    args.set_exptime = true;
-    args.exptime = MetaExptime(cmd.ttl);
-  }
-  if (cmd.Has('N')) {
-    args.vivify = true;
-    args.vivify_exptime = MetaExptime(cmd.vivify_ttl);
-    args.vivify_cas = cmd.Has('E') ? cmd.new_cas : 0;
-    args.vivify_key_binary = cmd.key_binary;
-  }
-  if (cmd.Has('R')) {
-    args.recache = true;
-    args.recache_before = MetaExptime(cmd.recache_ttl);
-  }
-  const std::string_view key = cmd.Key();
+  const RelTime now = exec.Now();
+  GetRequest req;
+  req.key = cmd.Key();
+  req.meta = true;
+  req.touch_count = TouchCount::kTouchOnHit;
+  req.bump = !cmd.Has('u');
+  req.touch = cmd.Has('T');
+  req.exptime = cmd.ttl;
+  req.vivify = cmd.Has('N');
+  req.vivify_ttl = cmd.vivify_ttl;
+  req.vivify_cas = cmd.Has('E') ? cmd.new_cas : 0;
+  req.key_binary = cmd.key_binary;
+  req.recache = cmd.Has('R');
+  req.recache_ttl = cmd.recache_ttl;
   storage::MetaGetInfo info;
-  storage::Item* it = cache->MetaGet(key, args, &info);
-  // As memcached counts mg: a hit with T is a touch, anything else (a miss with T too) a get.
-  const bool touch = it != nullptr && cmd.Has('T');
-  detail->RecordGet(key, it != nullptr);
-  if (touch) {
-    ts->cmd_touch.Add();
-  } else {
-    ts->cmd_get.Add();
-  }
+  storage::Item* it = exec.Get(req, &info);
   if (it == nullptr) {
-    ts->get_misses.Add();
-    if (info.lookup == storage::LookupResult::kExpired) ts->get_expired.Add();
-    if (info.lookup == storage::LookupResult::kFlushed) ts->get_flushed.Add();
     MetaReplyValues v;
     v.code = MetaCode::kEn;
     if (!protocol::MetaReplySuppressed(cmd, v.code)) protocol::AppendMetaReply(cmd, v, out);
     return;
-  }
-  const int cls = cache->ClassOf(it);
-  if (touch) {
-    ts->touch_hits.Add();
-    if (ClassOk(cls)) ts->per_class[cls].touch_hits.Add();
-  } else {
-    ts->get_hits.Add();
-    if (ClassOk(cls)) ts->per_class[cls].get_hits.Add();
   }
   MetaReplyValues v;
   const bool same_cas = cmd.Has('C') && cmd.compare_cas == info.cas;
@@ -171,29 +146,19 @@ void Session::State::MetaGet(const MetaCommand& cmd, OutBuf* out) {
 
 void Session::State::MetaStartStore(const MetaCommand& cmd, OutBuf* out) {
   const std::string_view key = cmd.Key();
-  detail->RecordSet(key);
-  RelTime exptime = cmd.Has('T') ? MetaExptime(cmd.ttl) : 0;
+  int64_t exptime = cmd.Has('T') ? cmd.ttl : 0;
   const bool append = cmd.mode == 'A' || cmd.mode == 'P';
-  if (append && cmd.Has('N')) exptime = MetaExptime(cmd.vivify_ttl);
+  if (append && cmd.Has('N')) exptime = cmd.vivify_ttl;
   storage::Item* it = nullptr;
-  const storage::AllocResult ar =
-      cache->Allocate(key, cmd.Has('F') ? cmd.client_flags : 0, exptime, cmd.datalen, &it);
-  if (ar != storage::AllocResult::kOk) {
-    if (ar == storage::AllocResult::kTooLarge) {
-      ts->store_too_large.Add();
-      Reply(out, wire::kTooLarge);
-    } else {
-      ts->store_no_memory.Add();
-      Reply(out, wire::kOutOfMemory);
-    }
-    cache->Unlink(key);  // no stale value may persist after a failed store
+  const AllocOutcome ar =
+      exec.Allocate(key, cmd.Has('F') ? cmd.client_flags : 0, exptime, cmd.datalen, &it);
+  if (ar != AllocOutcome::kOk) {
+    Reply(out, ar == AllocOutcome::kTooLarge ? wire::kTooLarge : wire::kOutOfMemory);
     swallow_left = static_cast<uint64_t>(cmd.datalen) + 2;
     phase = Phase::kSwallow;
     return;
   }
-  const int cls = cache->ClassOf(it);
-  ts->cmd_set.Add();  // memcached counts an ms once its item is allocated
-  if (ClassOk(cls)) ts->per_class[cls].cmd_set.Add();
+  exec.CountSet(it);  // memcached counts an ms once its item is allocated
   // The command outlives this input buffer: keep its key and opaque views in meta_buf.
   meta_cmd = cmd;
   meta_buf.assign(cmd.wire_key);
@@ -234,15 +199,16 @@ void Session::State::MetaFinishStore(storage::Item* it, OutBuf* out) {
   }
   uint64_t compare = has_cas ? cmd.compare_cas : 0;
   if (mode == storage::StoreMode::kCas && compare == 0) compare = UINT64_MAX;  // C0 never matches
-  storage::MetaStoreArgs args;
-  args.new_cas = cmd.Has('E') ? cmd.new_cas : 0;
-  args.allow_stale = cmd.Has('I') && mode == storage::StoreMode::kCas;
-  args.vivify = cmd.Has('N');
-  args.key_binary = cmd.key_binary;
-  const int cls = cache->ClassOf(it);
+  StoreRequest req;
+  req.mode = mode;
+  req.compare_cas = compare;
+  req.meta.new_cas = cmd.Has('E') ? cmd.new_cas : 0;
+  req.meta.allow_stale = cmd.Has('I') && mode == storage::StoreMode::kCas;
+  req.meta.vivify = cmd.Has('N');
+  req.meta.key_binary = cmd.key_binary;
   const uint32_t request_size = storage::ItemValueSize(it);
   storage::MetaStoreInfo info;
-  const storage::StoreResult r = cache->StoreMeta(it, mode, compare, args, &info);
+  const storage::StoreResult r = exec.Store(it, req, &info);
   MetaReplyValues v;
   v.size = request_size;
   v.item_key_binary = cmd.key_binary;
@@ -251,25 +217,17 @@ void Session::State::MetaFinishStore(storage::Item* it, OutBuf* out) {
       v.code = MetaCode::kHd;
       v.cas = info.cas;
       v.size = info.value_size;
-      if (mode == storage::StoreMode::kCas) {
-        ts->cas_hits.Add();
-        if (ClassOk(cls)) ts->per_class[cls].cas_hits.Add();
-      }
       break;
     case storage::StoreResult::kNotStored:
       v.code = MetaCode::kNs;
       break;
     case storage::StoreResult::kExists:
       v.code = MetaCode::kEx;
-      ts->cas_badval.Add();
-      if (ClassOk(cls)) ts->per_class[cls].cas_badval.Add();
       break;
     case storage::StoreResult::kNotFound:
       v.code = MetaCode::kNf;
-      ts->cas_misses.Add();
       break;
     case storage::StoreResult::kNoMemory:
-      ts->store_no_memory.Add();
       Reply(out, wire::kOutOfMemory);
       return;
   }
@@ -286,26 +244,21 @@ void Session::State::MetaDelete(const MetaCommand& cmd, OutBuf* out) {
   args.flags = cmd.Has('F') ? cmd.client_flags : 0;
   if (cmd.Has('T') && (args.stale || args.remove_value)) {
     args.set_exptime = true;
-    args.exptime = MetaExptime(cmd.ttl);
+    args.exptime = exec.ToRel(cmd.ttl);
   }
-  const std::string_view key = cmd.Key();
-  detail->RecordDelete(key);
   MetaReplyValues v;
-  switch (cache->MetaDelete(key, args)) {
+  switch (exec.Delete(cmd.Key(), args)) {
     case storage::MetaDeleteResult::kDeleted:
       v.code = MetaCode::kHd;
-      if (!args.remove_value) ts->delete_hits.Add();
       break;
     case storage::MetaDeleteResult::kStale:
       v.code = MetaCode::kHd;
       break;
     case storage::MetaDeleteResult::kNotFound:
       v.code = MetaCode::kNf;
-      ts->delete_misses.Add();
       break;
     case storage::MetaDeleteResult::kExists:
       v.code = MetaCode::kEx;
-      ts->delete_misses.Add();
       break;
     case storage::MetaDeleteResult::kNoMemory:
       Reply(out, wire::kMetaOutOfMemory);
@@ -315,7 +268,7 @@ void Session::State::MetaDelete(const MetaCommand& cmd, OutBuf* out) {
 }
 
 void Session::State::MetaArithmetic(const MetaCommand& cmd, OutBuf* out) {
-  const RelTime now = ctx->clock->Now();
+  const RelTime now = exec.Now();
   storage::MetaDeltaArgs args;
   args.incr = !(cmd.mode == 'D' || cmd.mode == '-');
   args.delta = cmd.Has('D') ? cmd.delta : 1;
@@ -323,21 +276,19 @@ void Session::State::MetaArithmetic(const MetaCommand& cmd, OutBuf* out) {
   args.new_cas = cmd.Has('E') ? cmd.new_cas : 0;
   if (cmd.Has('N')) {
     args.vivify = true;
-    args.vivify_exptime = MetaExptime(cmd.vivify_ttl);
+    args.vivify_exptime = exec.ToRel(cmd.vivify_ttl);
     args.initial = cmd.Has('J') ? cmd.initial : 0;
   }
   if (cmd.Has('T')) {
     args.set_exptime = true;
-    args.exptime = MetaExptime(cmd.ttl);
+    args.exptime = exec.ToRel(cmd.ttl);
   }
   storage::MetaDeltaInfo info;
   MetaReplyValues v;
-  switch (cache->MetaDelta(cmd.Key(), args, &info)) {
+  switch (exec.Arithmetic(cmd.Key(), args, &info)) {
     case storage::DeltaResult::kOk:
-      if (!info.created) (args.incr ? ts->incr_hits : ts->decr_hits).Add();
       break;
     case storage::DeltaResult::kNotFound:
-      (args.incr ? ts->incr_misses : ts->decr_misses).Add();
       v.code = MetaCode::kNf;
       if (!protocol::MetaReplySuppressed(cmd, v.code)) protocol::AppendMetaReply(cmd, v, out);
       return;
@@ -362,12 +313,9 @@ void Session::State::MetaArithmetic(const MetaCommand& cmd, OutBuf* out) {
 }
 
 void Session::State::MetaDebug(const MetaCommand& cmd, OutBuf* out) {
-  ts->cmd_meta.Add();
-  const RelTime now = ctx->clock->Now();
-  storage::MetaGetArgs args;
-  args.bump = false;
+  const RelTime now = exec.Now();
   storage::MetaGetInfo info;
-  storage::Item* it = cache->MetaGet(cmd.Key(), args, &info);
+  storage::Item* it = exec.Peek(cmd.Key(), &info);
   if (it == nullptr) {
     Reply(out, wire::kMetaEnLine);
     return;

@@ -250,9 +250,8 @@ void Session::State::Dispatch(const Command& cmd, OutBuf* out) {
       StartStore(cmd, out);
       return;
     case CommandType::kDelete: {
-      detail->RecordDelete(cmd.key);
-      bool hit = cache->Delete(cmd.key);
-      (hit ? ts->delete_hits : ts->delete_misses).Add();
+      const bool hit =
+          exec.Delete(cmd.key, storage::MetaDeleteArgs{}) == storage::MetaDeleteResult::kDeleted;
       if (!cmd.noreply) Reply(out, hit ? wire::kDeleted : wire::kNotFound);
       return;
     }
@@ -261,9 +260,7 @@ void Session::State::Dispatch(const Command& cmd, OutBuf* out) {
       Delta(cmd, out);
       return;
     case CommandType::kTouch: {
-      ts->cmd_touch.Add();
-      bool hit = cache->Touch(cmd.key, ctx->clock->ExptimeToRel(cmd.exptime));
-      (hit ? ts->touch_hits : ts->touch_misses).Add();
+      const bool hit = exec.Touch(cmd.key, cmd.exptime);
       if (!cmd.noreply) Reply(out, hit ? wire::kTouched : wire::kNotFound);
       return;
     }
@@ -318,7 +315,9 @@ void Session::State::Dispatch(const Command& cmd, OutBuf* out) {
 void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
   const bool touch = cmd.type == CommandType::kGat || cmd.type == CommandType::kGats;
   const bool with_cas = cmd.type == CommandType::kGets || cmd.type == CommandType::kGats;
-  const RelTime exptime = touch ? ctx->clock->ExptimeToRel(cmd.exptime) : 0;
+  GetRequest get;
+  get.touch = touch;
+  get.exptime = cmd.exptime;
   const bool verbose = Verbosity() > 1;
   const char* const keys_end = cmd.keys.data() + cmd.keys.size();
   protocol::KeyIterator keys(cmd.keys);
@@ -331,25 +330,9 @@ void Session::State::Retrieve(const Command& cmd, OutBuf* out) {
   }
   while (keys.Next(&key)) {
     if (budget != nullptr && !KeyReply(cmd, out)) return;
-    storage::LookupResult lr;
-    storage::Item* it = touch ? cache->GetAndTouch(key, exptime, &lr) : cache->Get(key, &lr);
-    ts->cmd_get.Add();
-    if (touch) ts->cmd_touch.Add();
-    detail->RecordGet(key, it != nullptr);
-    if (it == nullptr) {
-      ts->get_misses.Add();
-      if (touch) ts->touch_misses.Add();
-      if (lr == storage::LookupResult::kExpired) ts->get_expired.Add();
-      if (lr == storage::LookupResult::kFlushed) ts->get_flushed.Add();
-      continue;
-    }
-    ts->get_hits.Add();
-    const int cls = cache->ClassOf(it);
-    if (cls > 0 && cls < stats::kMaxClasses) ts->per_class[cls].get_hits.Add();
-    if (touch) {
-      ts->touch_hits.Add();
-      if (cls > 0 && cls < stats::kMaxClasses) ts->per_class[cls].touch_hits.Add();
-    }
+    get.key = key;
+    storage::Item* it = exec.Get(get, nullptr);
+    if (it == nullptr) continue;
     // "VALUE <key> <flags> <bytes>[ <cas>]\r\n": at most 6 + 250 + 3 * 21 + 2 bytes. A small
     // value is copied right behind its header, so a whole multiget reply of small values is one
     // contiguous piece of the arena (one iovec) and the item is released at once; a larger value
@@ -481,21 +464,11 @@ bool Session::State::KeyReply(const Command& cmd, OutBuf* out) {
 }
 
 void Session::State::StartStore(const Command& cmd, OutBuf* out) {
-  // As memcached, `stats detail` counts every well-formed storage command, stored or not.
-  detail->RecordSet(cmd.key);
   storage::Item* it = nullptr;
-  const RelTime exptime = ctx->clock->ExptimeToRel(cmd.exptime);
-  storage::AllocResult ar = cache->Allocate(cmd.key, cmd.flags, exptime, cmd.bytes, &it);
-  if (ar != storage::AllocResult::kOk) {
-    if (ar == storage::AllocResult::kTooLarge) {
-      ts->store_too_large.Add();
-      if (!cmd.noreply) Reply(out, wire::kTooLarge);
-    } else {
-      ts->store_no_memory.Add();
-      if (!cmd.noreply) Reply(out, wire::kOutOfMemory);
-    }
-    // A failed store must not leave the previous value behind.
-    cache->Unlink(cmd.key);
+  const AllocOutcome ar = exec.Allocate(cmd.key, cmd.flags, cmd.exptime, cmd.bytes, &it);
+  if (ar != AllocOutcome::kOk) {
+    if (!cmd.noreply)
+      Reply(out, ar == AllocOutcome::kTooLarge ? wire::kTooLarge : wire::kOutOfMemory);
     swallow_left = static_cast<uint64_t>(cmd.bytes) + 2;
     phase = Phase::kSwallow;
     return;
@@ -535,35 +508,27 @@ void Session::State::FinishStore(OutBuf* out) {
     if (!store_noreply) Reply(out, wire::kBadDataChunk);
     return;
   }
-  const int cls = cache->ClassOf(it);
-  const bool cls_ok = cls > 0 && cls < stats::kMaxClasses;
-  ts->cmd_set.Add();
-  if (cls_ok) ts->per_class[cls].cmd_set.Add();
-  storage::StoreResult r = cache->Store(it, ModeOf(store_type), cas_unique);
+  exec.CountSet(it);
+  StoreRequest req;
+  req.mode = ModeOf(store_type);
+  req.compare_cas = cas_unique;
+  storage::MetaStoreInfo info;
   std::string_view reply;
-  switch (r) {
+  switch (exec.Store(it, req, &info)) {
     case storage::StoreResult::kStored:
       reply = wire::kStored;
-      if (store_type == CommandType::kCas) {
-        ts->cas_hits.Add();
-        if (cls_ok) ts->per_class[cls].cas_hits.Add();
-      }
       break;
     case storage::StoreResult::kNotStored:
       reply = wire::kNotStored;
       break;
     case storage::StoreResult::kExists:
       reply = wire::kExists;
-      ts->cas_badval.Add();
-      if (cls_ok) ts->per_class[cls].cas_badval.Add();
       break;
     case storage::StoreResult::kNotFound:
       reply = wire::kNotFound;
-      ts->cas_misses.Add();
       break;
     case storage::StoreResult::kNoMemory:
       reply = wire::kOutOfMemory;
-      ts->store_no_memory.Add();
       break;
   }
   if (!store_noreply) Reply(out, reply);
@@ -571,11 +536,14 @@ void Session::State::FinishStore(OutBuf* out) {
 
 void Session::State::Delta(const Command& cmd, OutBuf* out) {
   const bool incr = cmd.type == CommandType::kIncr;
-  uint64_t value = 0;
-  storage::DeltaResult r = cache->Delta(cmd.key, incr, cmd.delta, &value);
+  storage::MetaDeltaArgs args;
+  args.incr = incr;
+  args.delta = cmd.delta;
+  storage::MetaDeltaInfo info;
+  const storage::DeltaResult r = exec.Arithmetic(cmd.key, args, &info);
+  const uint64_t value = info.value;
   switch (r) {
     case storage::DeltaResult::kOk: {
-      (incr ? ts->incr_hits : ts->decr_hits).Add();
       if (cmd.noreply) return;
       char buf[24];
       size_t n = FormatUint64(value, buf);
@@ -585,7 +553,6 @@ void Session::State::Delta(const Command& cmd, OutBuf* out) {
       return;
     }
     case storage::DeltaResult::kNotFound:
-      (incr ? ts->incr_misses : ts->decr_misses).Add();
       if (!cmd.noreply) Reply(out, wire::kNotFound);
       return;
     case storage::DeltaResult::kNonNumeric:

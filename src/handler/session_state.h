@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "executor.h"
 #include "lru_crawler_command.h"
 #include "mcd/handler/session.h"
 #include "mcd/protocol/meta.h"
@@ -29,13 +30,21 @@ struct Session::State {
   enum class Phase : uint8_t { kLine, kData, kSwallow, kKeys, kDump };
 
   State(SharedContext* c, stats::ThreadStats* t, int id, server::BufferBudget* b)
-      : ctx(c), cache(c->cache), ts(t), detail(&c->stats->Prefixes()), conn_id(id), budget(b) {}
+      : ctx(c),
+        cache(c->cache),
+        ts(t),
+        detail(&c->stats->Prefixes()),
+        exec(c, t),
+        conn_id(id),
+        budget(b) {}
 
   SharedContext* ctx;
   storage::Cache* cache;
   stats::ThreadStats* ts;
   // `stats detail`: each Record* call is one relaxed load while detail is off.
   stats::PrefixStats* detail;
+  // Every command meets the cache through it (executor.h).
+  Executor exec;
   int conn_id;
   Phase phase = Phase::kLine;
 
@@ -132,8 +141,6 @@ struct Session::State {
   void MetaDelete(const protocol::MetaCommand& cmd, OutBuf* out);
   void MetaArithmetic(const protocol::MetaCommand& cmd, OutBuf* out);
   void MetaDebug(const protocol::MetaCommand& cmd, OutBuf* out);
-  // Converts a meta TTL token (exptime semantics) to cache time.
-  RelTime MetaExptime(int64_t ttl) const { return ctx->clock->ExptimeToRel(ttl); }
   // kData for an ms: the command, its views re-pointed into meta_buf (the input goes away).
   bool meta_store = false;
   protocol::MetaCommand meta_cmd;
