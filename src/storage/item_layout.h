@@ -59,6 +59,7 @@
 #include <string_view>
 
 #include "mcd/util/clock.h"
+#include "mcd/util/limits.h"
 
 namespace mcd::storage {
 
@@ -92,7 +93,7 @@ inline constexpr int kLruSegments = 4;
 // A hit refreshes the access time at most this often (seconds), so hot items cost no writes.
 inline constexpr RelTime kTimeUpdateInterval = 60;
 
-inline constexpr uint32_t kMaxKeyLength = 250;
+using ::mcd::kMaxKeyLength;  // util/limits.h
 
 class Item {
  public:

@@ -58,7 +58,7 @@
 
 namespace mcd::storage {
 
-inline constexpr int kMaxClasses = 63;
+inline constexpr int kMaxClasses = kMaxSlabClassId;  // util/limits.h
 
 struct SlabOptions {
   uint64_t memory_limit = 64ull << 20;

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "mcd/protocol/command.h"
+#include "mcd/util/limits.h"
 
 namespace mcd::protocol {
 
@@ -29,7 +30,7 @@ enum class ParseStatus {
 // too long. Unlike memcached (which accepts a longer line when its newline happened to arrive in
 // the same read), the verdict depends only on those bytes, never on how the input was split.
 inline constexpr size_t kMaxLineLength = 2048;
-inline constexpr size_t kMaxKeyLength = 250;
+using ::mcd::kMaxKeyLength;  // util/limits.h
 // A blank line (spaces at most) shorter than this, its "\n" included, is answered
 // "CLIENT_ERROR bad command line format", as memcached 1.6.45 answers it (1.6.18: ERROR).
 // Other short lines keep 1.6.18's ERROR (compatibility.md C28).

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mcd/stats/prefix_stats.h"
+#include "mcd/util/limits.h"
 #include "mcd/util/counter.h"
 
 namespace mcd::stats {
@@ -72,7 +73,8 @@ namespace mcd::stats {
   X(cas_badval)               \
   X(touch_hits)
 
-inline constexpr int kMaxClasses = 64;  // class ids 1..63, as memcached
+// Per-class arrays are indexed by class id: 1..kMaxSlabClassId (util/limits.h), 0 unused.
+inline constexpr int kMaxClasses = kMaxSlabClassId + 1;
 
 // Counter and Gauge (written by one thread, read by many) are util's.
 using ::mcd::Counter;
