@@ -475,6 +475,10 @@ bool ServerIsMcd(int port) {
   return c.Version().find("mcd") != std::string::npos;
 }
 
+std::string BlankLineReply(int port) {
+  return ServerIsMcd(port) ? "CLIENT_ERROR bad command line format\r\n" : "ERROR\r\n";
+}
+
 // ---------------------------------------------------------------------------------------------
 // ServerTest
 

@@ -162,6 +162,11 @@ int FreePort(int type = SOCK_STREAM);
 
 bool ServerIsMcd(int port);
 
+// The reply to a blank line ("\n", "\r\n", " \n", " \r\n"): "ERROR\r\n" from memcached 1.6.18,
+// "CLIENT_ERROR bad command line format\r\n" from mcd, as memcached 1.6.45 answers it
+// (docs/compatibility.md C28).
+std::string BlankLineReply(int port);
+
 // Polls `cond` every `step` until it is true or `timeout` has passed. Returns its last value.
 template <typename Cond>
 bool PollUntil(Cond cond, Duration timeout, Duration step = Duration(20)) {

@@ -85,7 +85,7 @@ TEST_F(StatsDetailTest, WhatCounts) {
                  "NOT_FOUND\r\n"
                  "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"));
   ASSERT_TRUE(c_->Expect("get plain :x a::b\r\n", "END\r\n"));
-  ASSERT_TRUE(c_->Expect("set i:1 0 0 1\r\nxyz\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n"));
+  ASSERT_TRUE(c_->Expect("set i:1 0 0 1\r\nxyzw\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n"));
   ASSERT_TRUE(c_->Expect("set j:1 0 0 1 noreply\r\nx\r\nset k:1 0 0 -1\r\n",
                          "CLIENT_ERROR bad command line format\r\n"));
   EXPECT_EQ(DumpLines(*c_), (std::set<std::string>{

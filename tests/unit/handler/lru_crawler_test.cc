@@ -171,7 +171,7 @@ TEST_F(LruCrawlerTest, DumpsRefuseToPipeline) {
   const std::string meta = "ERROR cannot pipeline other commands before metadump\r\n";
   EXPECT_EQ(Run("set a 0 0 1\r\nx\r\nlru_crawler metadump all\r\n"), "STORED\r\n" + meta);
   EXPECT_EQ(Run("set b 0 0 1 noreply\r\nx\r\nlru_crawler metadump all\r\n"), meta);
-  EXPECT_EQ(Run("mg foo v\r\nlru_crawler metadump all\r\n"), "ERROR\r\n" + meta);
+  EXPECT_EQ(Run("mg foo v\r\nlru_crawler metadump all\r\n"), "EN\r\n" + meta);
   EXPECT_EQ(Run("version\r\nlru_crawler mgdump all\r\n"),
             "VERSION 1.6.18-mcd-test\r\nERROR cannot pipeline other commands before mgdump\r\n");
   EXPECT_EQ(Run("lru_crawler crawl all\r\nlru_crawler metadump all\r\n"), "OK\r\n" + meta);

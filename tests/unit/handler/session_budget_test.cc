@@ -128,9 +128,9 @@ TEST_F(SessionBudgetTest, StackedRepliesBeyondTheBudgetCloseWithoutReplying) {
   EXPECT_EQ(ts()->response_obj_oom.Get(), 1u);
   // Sent in smaller batches, each batch's replies are given back before the next.
   BufferBudget budget2(kBuf, counters());
-  std::string errors;
-  for (int i = 0; i < 14; ++i) errors += "ERROR\r\n";
-  EXPECT_EQ(Run(&budget2, input, 50), errors);
+  std::string misses;
+  for (int i = 0; i < 14; ++i) misses += "EN\r\n";
+  EXPECT_EQ(Run(&budget2, input, 50), misses);
 }
 
 TEST_F(SessionBudgetTest, StreamedMultigetOutOfReplyMemorySkipsTheRestOfItsLine) {

@@ -95,8 +95,23 @@ TEST_F(SessionTest, BinaryValueWithCrlfAndNul) {
 
 TEST_F(SessionTest, BadDataChunkThenResync) {
   // memcached 1.6.18: exactly bytes+2 are read; the rest is parsed as commands.
-  ExpectAtEverySplit("set a 0 0 1\r\nxyz\r\nget a\r\n",
+  ExpectAtEverySplit("set a 0 0 1\r\nxyzw\r\nget a\r\n",
                      "CLIENT_ERROR bad data chunk\r\nERROR\r\nEND\r\n");
+  // What is left of the chunk may be a blank line: a format error, as in memcached 1.6.45
+  // (1.6.18: ERROR; compatibility.md C28).
+  const std::string blank =
+      "CLIENT_ERROR bad data chunk\r\nCLIENT_ERROR bad command line format\r\n";
+  ExpectAtEverySplit("set a 0 0 1\r\nxyz\r\nget a\r\n", blank + "END\r\n");
+  ExpectAtEverySplit("set a 0 0 1\r\nxy\r\nget a\r\n", blank + "END\r\n");
+}
+
+// A blank line shorter than 4 bytes is a format error (memcached 1.6.45); other short lines
+// keep 1.6.18's ERROR (compatibility.md C28).
+TEST_F(SessionTest, BlankLineIsAFormatErrorOtherShortLinesAreUnknown) {
+  const std::string fmt = "CLIENT_ERROR bad command line format\r\n";
+  ExpectAtEverySplit(
+      "\n\r\n \n \r\nx\r\nab\n  \r\nversion\r\n",
+      fmt + fmt + fmt + fmt + "ERROR\r\nERROR\r\nERROR\r\nVERSION 1.6.18-mcd-test\r\n");
 }
 
 TEST_F(SessionTest, BadCommandLineDoesNotSwallowData) {
@@ -401,7 +416,8 @@ TEST_F(SessionTest, StatsDetailCountsStoresAtEverySplit) {
       "set a:1 0 0 1\r\nxyz\r\nadd a:1 0 0 1\r\nx\r\nadd a:1 0 0 1\r\nx\r\ncas b:1 0 0 1 5\r\nx\r\n"
       "delete a:1\r\nget a:1\r\nstats detail dump\r\n";
   const std::string expected =
-      "CLIENT_ERROR bad data chunk\r\nERROR\r\nSTORED\r\nNOT_STORED\r\nNOT_FOUND\r\n"
+      "CLIENT_ERROR bad data chunk\r\nCLIENT_ERROR bad command line "
+      "format\r\nSTORED\r\nNOT_STORED\r\nNOT_FOUND\r\n"
       "DELETED\r\nEND\r\n"
       "PREFIX a get 1 hit 0 set 3 del 1\r\nPREFIX b get 0 hit 0 set 1 del 0\r\nEND\r\n";
   for (size_t piece = 0; piece <= input.size(); ++piece) {

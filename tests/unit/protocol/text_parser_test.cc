@@ -420,13 +420,25 @@ std::vector<Case> Cases() {
       {"LRU_CRAWLER crawl 1\r\n", Err(E::kUnknownCommand)},
       {"lru_crawlerx / HTTP/1.1\r\n", Closed(E::kHttpRequest)},
 
+      // A blank line shorter than 4 bytes with its "\n" is a format error, as in memcached
+      // 1.6.45 (1.6.18: ERROR); other short lines keep 1.6.18's ERROR (compatibility.md C28).
+      {"\r\n", Err(E::kBadFormat)},
+      {"\n", Err(E::kBadFormat)},
+      {" \r\n", Err(E::kBadFormat)},
+      {" \n", Err(E::kBadFormat)},
+      {"  \n", Err(E::kBadFormat)},
+      {"\r\r\n", Err(E::kBadFormat)},  // any "\r" counts as blank, as in memcached 1.6.45
+      {"\r \n", Err(E::kBadFormat)},
+      {"  \r\n", Err(E::kUnknownCommand)},  // 4 bytes: no longer short
+      {"   \n", Err(E::kUnknownCommand)},
+      {"x\r\n", Err(E::kUnknownCommand)},
+      {"ab\n", Err(E::kUnknownCommand)},
+      {"\t\r\n", Err(E::kUnknownCommand)},  // memcached 1.6.45: CLIENT_ERROR (C28)
+      {"x\n", Err(E::kUnknownCommand)},
+      {" x\n", Err(E::kUnknownCommand)},
       // Unknown commands and the HTTP guard.
-      {"\r\n", Err(E::kUnknownCommand)},
-      {"\n", Err(E::kUnknownCommand)},
-      {" \r\n", Err(E::kUnknownCommand)},
       {"foo\r\n", Err(E::kUnknownCommand)},
       {"GET a\r\n", Err(E::kUnknownCommand)},
-      {"x\r\n", Err(E::kUnknownCommand)},
       {"mn\r\n", Err(E::kUnknownCommand)},  // meta commands: not yet (memcached: "MN")
       {"GET / HTTP/1.1\r\n", Closed(E::kHttpRequest)},
       {"GET / HTTP/1.1 \r\n", Closed(E::kHttpRequest)},
@@ -530,8 +542,11 @@ TEST(TextParserTest, PipelinesAtEverySplit) {
       {"get a\nget b\r\n\r\nincr n 1\r\n",
        {{.type = T::kGet, .keys = {"a"}},
         {.type = T::kGet, .keys = {"b"}},
-        Err(E::kUnknownCommand),
+        Err(E::kBadFormat),  // the blank line (compatibility.md C28)
         {.type = T::kIncr, .key = "n", .delta = 1}}},
+      {"\n \r\nab\n \nx\r\nversion\r\n",
+       {Err(E::kBadFormat), Err(E::kBadFormat), Err(E::kUnknownCommand), Err(E::kBadFormat),
+        Err(E::kUnknownCommand), version}},
       {"version\r\nGET / HTTP/1.1\r\nversion\r\n", {version, Closed(E::kHttpRequest)}},
       {"delete a 1 noreply\r\ndelete a\r\n",
        {Err(E::kBadDeleteFormat, true), {.type = T::kDelete, .key = "a"}}},
