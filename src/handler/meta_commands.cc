@@ -366,6 +366,7 @@ void Session::State::MetaDebug(const MetaCommand& cmd, OutBuf* out) {
   const RelTime now = ctx->clock->Now();
   storage::MetaGetArgs args;
   args.bump = false;
+  args.inspect = true;
   storage::MetaGetInfo info;
   storage::Item* it = cache->MetaGet(cmd.Key(), args, &info);
   if (it == nullptr) {
