@@ -57,7 +57,8 @@ Item* Cache::MetaGet(std::string_view key, const MetaGetArgs& args, MetaGetInfo*
     }
     info->token_sent = (meta & kMetaTokenSent) != 0;
     info->stale = (meta & kMetaStale) != 0;
-    if (info->stale && !info->token_sent) won = true;  // the first reader of a stale item
+    // The first reader of a stale item wins it (`me` only looks).
+    if (info->stale && !info->token_sent && !args.inspect) won = true;
     if (won) it->set_meta(kMetaTokenSent, true);
     info->won = won;
     info->exptime_after = exptime;
@@ -90,7 +91,9 @@ StoreResult Cache::StoreMeta(Item* item, StoreMode mode, uint64_t cas_unique,
         break;
       case StoreMode::kAdd:
         if (old != nullptr) {
-          d->Bump(old, now);  // memcached refreshes the existing item on a failed add
+          // memcached refreshes the existing item's access time on a failed add; it is not a
+          // fetch.
+          if (now - old->load_time() >= kTimeUpdateInterval) old->store_time(now);
           r = StoreResult::kNotStored;
         }
         break;
@@ -245,7 +248,8 @@ DeltaResult Cache::MetaDelta(std::string_view key, const MetaDeltaArgs& args, Me
       const uint32_t len = static_cast<uint32_t>(FormatUint64(next, buf));
       info->value = next;
       info->exptime_before = it->load_exptime();
-      d->Bump(it, now);
+      // As memcached's incr: the access time is refreshed, the item is not marked fetched.
+      if (now - it->load_time() >= kTimeUpdateInterval) it->store_time(now);
       Item* target = it;
       if (len <= it->nbytes && it->refs() == 1) {
         // Only the table holds it, and new readers need this stripe lock: rewrite in place,

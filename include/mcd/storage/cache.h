@@ -116,6 +116,7 @@ struct MetaGetArgs {
   bool vivify_key_binary = false;  // b: the created item's key was sent in base64
   bool recache = false;            // R: win the token if the item expires before recache_before
   RelTime recache_before = 0;
+  bool inspect = false;  // me: report only; a stale item's win token is not handed out
 };
 struct MetaGetInfo {
   LookupResult lookup = LookupResult::kMiss;  // kHit also when created
