@@ -20,6 +20,7 @@ storage::Item* Executor::Get(const GetRequest& req, storage::MetaGetInfo* info) 
       args.vivify_exptime = ToRel(req.vivify_ttl);
       args.vivify_cas = req.vivify_cas;
       args.vivify_key_binary = req.key_binary;
+      args.exptime_after_vivify = req.touch_after_vivify;
     }
     if (req.recache) {
       args.recache = true;

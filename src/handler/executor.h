@@ -40,6 +40,7 @@ struct GetRequest {
   bool key_binary = false;  // b (for a vivified item)
   bool recache = false;     // R
   int64_t recache_ttl = 0;
+  bool touch_after_vivify = false;  // T comes after N in the request: T sets a new item's TTL
 };
 
 struct StoreRequest {

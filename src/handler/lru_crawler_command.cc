@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "mcd/protocol/wire.h"
+#include "mcd/util/base64.h"
 #include "mcd/util/numbers.h"
 
 namespace mcd::handler {
@@ -216,9 +217,15 @@ void AppendMetadumpLine(const storage::ItemMeta& item, const Clock& clock, OutBu
 }
 
 void AppendMgdumpLine(const storage::ItemMeta& item, OutBuf* out) {
-  char* const p = out->Reserve(3 + item.key.size() + 2);
+  // A binary key (stored with meta b) is written in base64 and flagged b, as memcached does.
+  char* const p = out->Reserve(3 + Base64EncodedLength(item.key.size()) + 2 + 2);
   char* w = Put("mg ", p);
-  w = Put(item.key, w);
+  if (item.key_binary) {
+    w += Base64Encode(item.key, w);
+    w = Put(" b", w);
+  } else {
+    w = Put(item.key, w);
+  }
   w = Put("\r\n", w);
   out->Commit(static_cast<size_t>(w - p));
 }

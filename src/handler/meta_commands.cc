@@ -109,6 +109,7 @@ void Session::State::MetaGet(const MetaCommand& cmd, OutBuf* out) {
   req.key_binary = cmd.key_binary;
   req.recache = cmd.Has('R');
   req.recache_ttl = cmd.recache_ttl;
+  req.touch_after_vivify = cmd.IndexOf('T') > cmd.IndexOf('N');
   storage::MetaGetInfo info;
   storage::Item* it = exec.Get(req, &info);
   if (it == nullptr) {
@@ -282,6 +283,7 @@ void Session::State::MetaArithmetic(const MetaCommand& cmd, OutBuf* out) {
   if (cmd.Has('T')) {
     args.set_exptime = true;
     args.exptime = exec.ToRel(cmd.ttl);
+    args.exptime_after_vivify = cmd.IndexOf('T') > cmd.IndexOf('N');
   }
   storage::MetaDeltaInfo info;
   MetaReplyValues v;

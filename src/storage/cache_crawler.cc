@@ -305,6 +305,7 @@ struct ItemWalk::State {
       e.meta.last_access = it->load_time();
       e.meta.cas = (f & kItemNoCas) != 0 ? 0 : it->load_cas();
       e.meta.fetched = (f & kItemFetched) != 0;
+      e.meta.key_binary = (it->meta() & kMetaKeyBinary) != 0;
       e.meta.class_id = cls;
       e.meta.size = it->total_size();
     }

@@ -47,7 +47,7 @@ Item* Cache::MetaGet(std::string_view key, const MetaGetArgs& args, MetaGetInfo*
     if (args.set_exptime) d->SetExptime(it, args.exptime);
     bool won = false;
     if (info->created) {
-      d->SetExptime(it, args.vivify_exptime);
+      if (!(args.set_exptime && args.exptime_after_vivify)) d->SetExptime(it, args.vivify_exptime);
       won = true;
     }
     const RelTime exptime = it->load_exptime();
@@ -227,8 +227,9 @@ DeltaResult Cache::MetaDelta(std::string_view key, const MetaDeltaArgs& args, Me
       std::memcpy(fresh->data(), buf, len);
       std::memcpy(fresh->data() + len, "\r\n", 2);
       d->AssignCas(fresh, args.new_cas);
-      if (args.set_exptime) d->SetExptime(fresh, args.exptime);
-      d->SetExptime(fresh, args.vivify_exptime);
+      // T and N in request order: the later one sets the exptime.
+      d->SetExptime(fresh, args.set_exptime && args.exptime_after_vivify ? args.exptime
+                                                                         : args.vivify_exptime);
       d->LinkLocked(fresh, hv, now);
       info->value = args.initial;
       info->cas = ItemCas(fresh);

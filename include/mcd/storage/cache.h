@@ -117,6 +117,8 @@ struct MetaGetArgs {
   bool recache = false;            // R: win the token if the item expires before recache_before
   RelTime recache_before = 0;
   bool inspect = false;  // me: report only; a stale item's win token is not handed out
+  // T and N both given, T after N: a vivified item takes T's exptime (the later flag wins).
+  bool exptime_after_vivify = false;
 };
 struct MetaGetInfo {
   LookupResult lookup = LookupResult::kMiss;  // kHit also when created
@@ -167,6 +169,7 @@ struct MetaDeltaArgs {
   uint64_t initial = 0;      // J
   bool set_exptime = false;  // T
   RelTime exptime = 0;
+  bool exptime_after_vivify = false;  // T after N: a created counter takes T's exptime
 };
 struct MetaDeltaInfo {
   uint64_t value = 0;
@@ -209,6 +212,7 @@ struct ItemMeta {
   RelTime last_access = 0;
   uint64_t cas = 0;  // 0 when cas is disabled (-C)
   bool fetched = false;
+  bool key_binary = false;  // stored with a base64 key (meta b): dumps show it encoded
   int class_id = 0;
   uint64_t size = 0;  // header + key + value + "\r\n", as counted in `bytes`
 };

@@ -64,14 +64,20 @@ TEST_F(MetaRegression, FailedAddDoesNotMarkFetched) {
 
 // mg with T and N on a miss: memcached applies them in request order, so the later one sets the
 // TTL (`mg k N30 T100 t` -> t100, and the item keeps 100). mcd always applies N last.
-TEST_F(MetaRegression, DISABLED_MgTAfterNWins) {
+TEST_F(MetaRegression, MgTAfterNWins) {
   EXPECT_EQ(Run("mg z N30 T100 t\r\nmg z t\r\nmg y T100 N30 t\r\nmg y t\r\n"),
             "HD t100 W\r\nHD t100 Z\r\nHD t30 W\r\nHD t30 Z\r\n");
 }
 
+// The same for ma creating a counter: the later of T and N sets its TTL.
+TEST_F(MetaRegression, MaTAfterNWins) {
+  EXPECT_EQ(Run("ma z N30 T100 t v\r\nmg z t\r\nma y T100 N30 t v\r\nmg y t\r\n"),
+            "VA 1 t100\r\n0\r\nHD t100\r\nVA 1 t30\r\n0\r\nHD t30\r\n");
+}
+
 // mgdump writes a binary key in base64 followed by " b" (memcached 1.6.45 crawler.c); mcd writes
 // the raw key bytes.
-TEST_F(MetaRegression, DISABLED_MgdumpWritesBinaryKeysInBase64) {
+TEST_F(MetaRegression, MgdumpWritesBinaryKeysInBase64) {
   EXPECT_EQ(Run("ms Zm9v 2 b\r\nhi\r\n"), "HD\r\n");
   EXPECT_EQ(Run("lru_crawler mgdump hash\r\n"), "OK\r\nmg Zm9v b\r\nEN\r\n");
 }
