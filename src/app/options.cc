@@ -497,7 +497,10 @@ class Reader {
     c.use_cas = !FLAGS_disable_cas;
     c.evict = !FLAGS_disable_evictions;
     c.prealloc = FLAGS_enable_largepages;
-    c.large_pages = FLAGS_enable_largepages;
+    // The item memory always asks for transparent huge pages (a hint; where THP is off it keeps
+    // normal pages): random lookups over millions of items otherwise spend most of their time
+    // in TLB misses. -L still preallocates (compatibility.md C31).
+    c.large_pages = true;
     // memcached's test-suite hook for faking a large allocation (t/64bit.t). Its companion
     // T_MEMD_SLABS_ALLOC is read by no 1.6 release, so it has no effect here either.
     // Read while options are parsed, before any thread starts.

@@ -5,7 +5,10 @@ namespace mcd::handler {
 storage::Item* Executor::Get(const GetRequest& req, storage::MetaGetInfo* info) {
   storage::Item* it;
   storage::LookupResult lookup;
-  if (!req.meta) {
+  if (!req.meta && req.hint != nullptr) {
+    it = req.touch ? cache_->GetAndTouch(req.key, *req.hint, ToRel(req.exptime), &lookup)
+                   : cache_->Get(req.key, *req.hint, &lookup);
+  } else if (!req.meta) {
     it = req.touch ? cache_->GetAndTouch(req.key, ToRel(req.exptime), &lookup)
                    : cache_->Get(req.key, &lookup);
   } else {

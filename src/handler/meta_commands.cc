@@ -250,9 +250,7 @@ void Session::State::MetaDelete(const MetaCommand& cmd, OutBuf* out) {
   MetaReplyValues v;
   switch (exec.Delete(cmd.Key(), args)) {
     case storage::MetaDeleteResult::kDeleted:
-      v.code = MetaCode::kHd;
-      break;
-    case storage::MetaDeleteResult::kStale:
+    case storage::MetaDeleteResult::kStale:  // marked stale: also HD
       v.code = MetaCode::kHd;
       break;
     case storage::MetaDeleteResult::kNotFound:

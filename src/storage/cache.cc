@@ -256,9 +256,9 @@ Cache::Cache(const CacheOptions& options, const Clock* clock)
 
 Cache::~Cache() = default;
 
-Item* Cache::Impl::Lookup(std::string_view key, bool touch, RelTime exptime, LookupResult* result) {
+Item* Cache::Impl::Lookup(std::string_view key, uint64_t hv, bool touch, RelTime exptime,
+                          LookupResult* result) {
   RelTime now = Now();
-  uint64_t hv = HashTable::Hash(key);
   std::lock_guard<std::mutex> lock(table.StripeFor(hv).mu);
   Item* it = FindLiveLocked(key, hv, now, result);
   if (it == nullptr) return nullptr;
@@ -269,11 +269,28 @@ Item* Cache::Impl::Lookup(std::string_view key, bool touch, RelTime exptime, Loo
 }
 
 Item* Cache::Get(std::string_view key, LookupResult* result) {
-  return impl_->Lookup(key, false, 0, result);
+  return impl_->Lookup(key, HashTable::Hash(key), false, 0, result);
 }
 
 Item* Cache::GetAndTouch(std::string_view key, RelTime exptime, LookupResult* result) {
-  return impl_->Lookup(key, true, exptime, result);
+  return impl_->Lookup(key, HashTable::Hash(key), true, exptime, result);
+}
+
+Cache::KeyHint Cache::Prefetch(std::string_view key) const {
+  KeyHint h{HashTable::Hash(key)};
+  impl_->table.PrefetchBucket(h.hash);
+  return h;
+}
+
+void Cache::PrefetchItem(KeyHint hint) const { impl_->table.PrefetchHead(hint.hash); }
+
+Item* Cache::Get(std::string_view key, KeyHint hint, LookupResult* result) {
+  return impl_->Lookup(key, hint.hash, false, 0, result);
+}
+
+Item* Cache::GetAndTouch(std::string_view key, KeyHint hint, RelTime exptime,
+                         LookupResult* result) {
+  return impl_->Lookup(key, hint.hash, true, exptime, result);
 }
 
 void Cache::Release(Item* item) { impl_->Release(item); }

@@ -80,7 +80,8 @@ struct Cache::Impl {
   }
 
   // Get / GetAndTouch: a hit comes back with a reference.
-  Item* Lookup(std::string_view key, bool touch, RelTime exptime, LookupResult* result);
+  Item* Lookup(std::string_view key, uint64_t hv, bool touch, RelTime exptime,
+               LookupResult* result);
 
   // --- hash-table side (REQUIRES: stripe lock of hv held) ---------------------------------
   // The live item for key; a dead one is unlinked and reported as absent.

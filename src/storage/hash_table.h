@@ -66,6 +66,11 @@ class HashTable {
 
   // REQUIRES: stripe lock of hv held.
   Item* FindLocked(std::string_view key, uint64_t hv) const;
+  // Multiget pipelining, no lock needed: prefetch the bucket slot of hv; prefetch the first item
+  // of its chain (reads the slot with a relaxed atomic load; a stale pointer is only a hint).
+  // Neither does anything while the table is expanding.
+  void PrefetchBucket(uint64_t hv) const;
+  void PrefetchHead(uint64_t hv) const;
   // Inserts an item whose key is not present. REQUIRES: stripe lock of hv held.
   void InsertLocked(Item* it, uint64_t hv);
   // Removes `it` from its chain; false if it is not there. REQUIRES: stripe lock of hv held.

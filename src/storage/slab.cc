@@ -198,11 +198,26 @@ uint32_t SlabAllocator::NewPageLocked(bool first) {
   } else {
     return kNoPage;  // (not reached: the limit keeps first pages within the reservation)
   }
-  if (reuse || page >= accessible_pages_) {
+  if (reuse) {
     // Commits the page (under vm.overcommit_memory=2 this is where the commit limit bites).
     if (mprotect(base_ + uint64_t{page} * page_size_, page_size_, PROT_READ | PROT_WRITE) != 0) {
       return kNoPage;
     }
+  } else if (page >= accessible_pages_) {
+    // Fresh pages are taken in order: open the rest of the 2 MB huge-page frame as well, so that
+    // the frame's first fault can be served with one transparent huge page (a frame half
+    // PROT_NONE never can). The next fresh pages of the frame are then already accessible.
+    constexpr uint64_t kHuge = uint64_t{2} << 20;
+    char* start = base_ + uint64_t{page} * page_size_;
+    const uint64_t start_addr = reinterpret_cast<uintptr_t>(start);
+    uint64_t len = page_size_;
+    if (large_pages_ && page_size_ < kHuge && kHuge % page_size_ == 0) {
+      const uint64_t frame_end = (start_addr + kHuge) & ~(kHuge - 1);
+      len = std::min<uint64_t>(frame_end - start_addr, (reserved_pages_ - page) * page_size_);
+      len = std::max<uint64_t>(len, page_size_);
+    }
+    if (mprotect(start, len, PROT_READ | PROT_WRITE) != 0) return kNoPage;
+    accessible_pages_ = page + len / page_size_;
   }
   if (reuse) {
     released_.pop_back();

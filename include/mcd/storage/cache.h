@@ -329,6 +329,17 @@ class Cache {
   // Drops a reference obtained from Get/GetAndTouch/Allocate.
   void Release(Item* item);
 
+  // Multiget pipelining (no side effects, no lock): Prefetch() hashes key and starts loading its
+  // bucket; some keys later PrefetchItem() starts loading the first item of that bucket; then
+  // Get() with the hint skips the hash and finds the lines in cache.
+  struct KeyHint {
+    uint64_t hash = 0;
+  };
+  KeyHint Prefetch(std::string_view key) const;
+  void PrefetchItem(KeyHint hint) const;
+  Item* Get(std::string_view key, KeyHint hint, LookupResult* result);
+  Item* GetAndTouch(std::string_view key, KeyHint hint, RelTime exptime, LookupResult* result);
+
   // --- storage ---------------------------------------------------------------------------
   // Allocates an unlinked item for key with room for a value of `nbytes` bytes plus "\r\n".
   // On kOk *out holds it with one reference; fill its data (item.h: MutableDataAt) and pass it to
