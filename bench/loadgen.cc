@@ -13,11 +13,18 @@
 // Modes:
 //   getset    single-key get / set mix (--ratio gets), depth 1 by default
 //   multiget  gets of --multiget keys per request (ratio 1 by default)
+//   meta      --multiget meta gets per request, pipelined as a proxy batches them:
+//             `mg <key> v q O<i>` for i = 0..n-1, then `mn`; misses are suppressed by q, hits
+//             come back as `VA <bytes> O<i>` in order, and `MN` closes the request
 //   pipeline  single-key gets, --depth outstanding per connection
 //   fill      store keys first..first+count-1 once (pipelined), wait for all STORED, exit
 //   delete    delete keys first..first+count-1 once (pipelined), wait for every reply, exit
 //   readthrough  single-key gets; a miss is followed by a set of that key on the same
 //             connection, as a read-through cache client does after reading the database
+//
+// Every value received (VALUE or VA data blocks) is compared byte for byte with the value this
+// load generator stores (--value-size bytes of 'abc...'); a difference counts as an error and in
+// bad_values. --no-verify turns the check off (e.g. to read values someone else stored).
 //
 // Keys are <key-prefix><index, zero-padded to key-size>. They are picked uniformly, or with
 // --zipf S by Zipf popularity (index i has weight 1/(i+1)^S).
@@ -63,7 +70,7 @@ using mcd_bench::ServerSnapshot;
 
 // ---------------------------------------------------------------- options --
 
-enum class Mode { kGetSet, kMultiGet, kPipeline, kFill, kDelete, kReadThrough };
+enum class Mode { kGetSet, kMultiGet, kPipeline, kFill, kDelete, kReadThrough, kMeta };
 
 // fill and delete go once over a range of keys, pipelined, and end when every reply is in.
 bool IsBulk(Mode m) { return m == Mode::kFill || m == Mode::kDelete; }
@@ -92,6 +99,7 @@ struct Options {
   double zipf = 0.0;      // 0: uniform
   double interval = 0.0;  // 0: no per-interval windows
   bool server_stats = false;
+  bool verify = true;     // compare every value received with the stored one
   std::string stats_log;  // raw stats replies per snapshot, appended
   int reassign_src = -1;  // -1: no page moves
   int reassign_dst = -1;
@@ -115,6 +123,8 @@ const char* ModeName(Mode m) {
       return "delete";
     case Mode::kReadThrough:
       return "readthrough";
+    case Mode::kMeta:
+      return "meta";
   }
   return "?";
 }
@@ -124,13 +134,14 @@ const char* ModeName(Mode m) {
   std::fprintf(stderr,
                "usage: mcd_loadgen [--host 127.0.0.1] [--port 11211] [--conns 50] [--threads 1]\n"
                "  [--duration 10] [--warmup 2]\n"
-               "  [--mode getset|multiget|pipeline|fill|delete|readthrough]\n"
+               "  [--mode getset|multiget|meta|pipeline|fill|delete|readthrough]\n"
                "  [--ratio 0.9] [--keys 100000] [--key-size 14] [--value-size 100]\n"
                "  [--multiget 100] [--depth 16] [--count N] [--timeout 300] [--seed 1]\n"
                "  [--key-prefix key:] [--zipf S] [--interval S] [--server-stats]\n"
                "  [--stats-log FILE] [--reassign SRC,DST] [--reassign-rate R] [--first N]\n"
-               "defaults: depth 1 for getset/multiget/readthrough, 16 for pipeline, 64 for fill;\n"
-               "          ratio 0.9 for getset, 1.0 for multiget/pipeline.\n");
+               "  [--no-verify]\n"
+               "defaults: depth 1 for getset/multiget/meta/readthrough, 16 for pipeline, 64 for\n"
+               "          fill; ratio 0.9 for getset, 1.0 for the others.\n");
   std::exit(2);
 }
 
@@ -165,6 +176,10 @@ Options ParseArgs(int argc, char** argv) {
     if (a.substr(0, 2) != "--") Usage("unexpected argument");
     if (a == "--server-stats") {
       o.server_stats = true;
+      continue;
+    }
+    if (a == "--no-verify") {
+      o.verify = false;
       continue;
     }
     std::string name(a.substr(2));
@@ -232,6 +247,8 @@ Options ParseArgs(int argc, char** argv) {
         o.mode = Mode::kGetSet;
       else if (val == "multiget")
         o.mode = Mode::kMultiGet;
+      else if (val == "meta")
+        o.mode = Mode::kMeta;
       else if (val == "pipeline")
         o.mode = Mode::kPipeline;
       else if (val == "fill")
@@ -270,7 +287,8 @@ Options ParseArgs(int argc, char** argv) {
   if (o.value_size < 0 || o.value_size > (64 << 20)) Usage("--value-size out of range");
   if (o.multiget < 1 || o.multiget > 10000) Usage("--multiget out of range");
   if (o.depth < 1 || o.depth > 4096) Usage("--depth must be 1..4096");
-  if (o.mode != Mode::kMultiGet) o.multiget = 1;
+  if (o.mode != Mode::kMultiGet && o.mode != Mode::kMeta) o.multiget = 1;
+  if (o.mode == Mode::kMeta) o.ratio = 1.0;         // gets only
   if (o.mode == Mode::kReadThrough) o.ratio = 1.0;  // sets follow misses only
   if (o.zipf < 0 || o.zipf > 10) Usage("--zipf must be within [0,10]");
   if (o.zipf > 0 && o.keys > 50000000ULL) Usage("--zipf needs --keys <= 50000000");
@@ -363,10 +381,11 @@ class Histogram {
 
 struct Workload {
   const Options* opt = nullptr;
-  std::vector<char> keys;        // keys * key_size bytes, no separators
-  std::string set_suffix;        // " 0 0 <value_size>\r\n"
-  std::string value;             // value bytes + "\r\n"
-  std::vector<double> zipf_cdf;  // --zipf: cumulative popularity of key index 0..keys-1
+  std::vector<char> keys;                // keys * key_size bytes, no separators
+  std::string set_suffix;                // " 0 0 <value_size>\r\n"
+  std::string value;                     // value bytes + "\r\n"
+  std::vector<std::string> meta_suffix;  // meta: " v q O<i>\r\n" for batch index i
+  std::vector<double> zipf_cdf;          // --zipf: cumulative popularity of key index 0..keys-1
 
   std::string_view Key(uint64_t i) const {
     return {keys.data() + i * static_cast<uint64_t>(opt->key_size),
@@ -398,6 +417,10 @@ bool BuildWorkload(const Options& o, Workload* w) {
   for (int i = 0; i < o.value_size; ++i)
     w->value[static_cast<size_t>(i)] = static_cast<char>('a' + i % 26);
   w->value += "\r\n";
+  if (o.mode == Mode::kMeta) {
+    for (int i = 0; i < o.multiget; ++i)
+      w->meta_suffix.push_back(" v q O" + std::to_string(i) + "\r\n");
+  }
   if (o.zipf > 0) {
     w->zipf_cdf.resize(o.keys);
     double sum = 0;
@@ -412,25 +435,26 @@ bool BuildWorkload(const Options& o, Workload* w) {
 
 // -------------------------------------------------------------- connection --
 
-enum ReqType : uint8_t { kGet = 0, kSet = 1, kDel = 2 };
+enum ReqType : uint8_t { kGet = 0, kSet = 1, kDel = 2, kMetaGet = 3 };
 
 struct Req {
   uint64_t send_ns;
-  uint64_t key;    // first key requested
-  uint32_t nkeys;  // keys requested (gets)
-  uint32_t hits;   // VALUE blocks received so far
+  uint64_t key;      // first key requested
+  uint32_t nkeys;    // keys requested (gets)
+  uint32_t hits;     // VALUE / VA blocks received so far
+  int32_t last_idx;  // meta: opaque (batch index) of the last VA, -1 before the first
   uint8_t type;
 };
 
 struct Stats {
   uint64_t requests = 0, gets = 0, sets = 0, deletes = 0, get_keys = 0, hits = 0;
-  uint64_t stored = 0, not_stored = 0, errors = 0, bytes_in = 0, bytes_out = 0;
+  uint64_t stored = 0, not_stored = 0, errors = 0, bytes_in = 0, bytes_out = 0, bad_values = 0;
   Histogram lat;      // every request
   Histogram get_lat;  // gets only
   Histogram set_lat;  // sets only
   void Reset() {
     requests = gets = sets = deletes = get_keys = hits = stored = not_stored = errors = bytes_in =
-        bytes_out = 0;
+        bytes_out = bad_values = 0;
     lat.Reset();
     get_lat.Reset();
     set_lat.Reset();
@@ -447,6 +471,7 @@ struct Stats {
     errors += s.errors;
     bytes_in += s.bytes_in;
     bytes_out += s.bytes_out;
+    bad_values += s.bad_values;
     lat.Merge(s.lat);
     get_lat.Merge(s.get_lat);
     set_lat.Merge(s.set_lat);
@@ -466,6 +491,10 @@ struct Conn {
   std::unique_ptr<char[]> rbuf;
   size_t rcap = 0, rpos = 0, rend = 0;
   uint64_t skip = 0;  // bytes of a VALUE data block (+CRLF) still to skip
+  // The data block being skipped is compared with w_.value (value + CRLF) from this offset;
+  // false when not checked (--no-verify) or already found different.
+  bool check = false;
+  size_t check_pos = 0;
   // Outstanding requests ring.
   std::vector<Req> ring;
   size_t head = 0, n_out = 0;
@@ -552,6 +581,12 @@ class Worker {
   bool Parse(Conn& c, uint64_t now);
   void Complete(Conn& c, uint64_t now, bool ok_reply, bool error);
   void Kill(Conn& c, const char* why);
+  // A data block of `bytes` bytes (+CRLF) follows: skip it, comparing it with the stored value.
+  void StartValue(Conn& c, uint64_t bytes);
+  void BadValue();
+  // The reply line of a meta request (VA, MN or an error). Returns false if the connection was
+  // killed.
+  bool ParseMetaLine(Conn& c, uint64_t now, std::string_view line);
   bool Running() const { return running_; }
   uint64_t PickKey();
   // Ends the intervals whose end is at or before `now`, and at `final` the partial one.
@@ -659,6 +694,7 @@ void Worker::IssueOne(Conn& c) {
   Req& r = c.Push();
   r.send_ns = 0;
   r.hits = 0;
+  r.last_idx = -1;
   std::string& b = c.wbuf;
   bool is_set;
   uint64_t key;
@@ -691,6 +727,15 @@ void Worker::IssueOne(Conn& c) {
     b.append(w_.Key(key));
     b.append(w_.set_suffix);
     b.append(w_.value);
+  } else if (o_.mode == Mode::kMeta) {
+    r.type = kMetaGet;
+    r.nkeys = static_cast<uint32_t>(o_.multiget);
+    for (int i = 0; i < o_.multiget; ++i) {
+      b.append("mg ", 3);
+      b.append(w_.Key(i == 0 ? key : PickKey()));
+      b.append(w_.meta_suffix[static_cast<size_t>(i)]);
+    }
+    b.append("mn\r\n", 4);
   } else {
     r.type = kGet;
     r.nkeys = static_cast<uint32_t>(o_.multiget);
@@ -767,7 +812,7 @@ void Worker::Complete(Conn& c, uint64_t now, bool ok_reply, bool error) {
   const uint64_t lat = now >= r.send_ns ? now - r.send_ns : 0;
   auto account = [&](Stats& s) {
     ++s.requests;
-    if (r.type == kGet) {
+    if (r.type == kGet || r.type == kMetaGet) {
       ++s.gets;
       s.get_keys += r.nkeys;
       s.hits += r.hits;
@@ -793,6 +838,89 @@ void Worker::Complete(Conn& c, uint64_t now, bool ok_reply, bool error) {
   c.Pop();
 }
 
+bool IsErrorLine(std::string_view line) {
+  return line == "ERROR" || line.substr(0, 13) == "CLIENT_ERROR " ||
+         line.substr(0, 13) == "SERVER_ERROR ";
+}
+
+void ReportError(std::string_view line) {
+  static std::atomic<int> reported{0};
+  if (reported.fetch_add(1) < 5) {
+    std::fprintf(stderr, "mcd_loadgen: server error reply: %.*s\n", static_cast<int>(line.size()),
+                 line.data());
+  }
+}
+
+// Parses the decimal number at the start of `s` (1 to 19 digits); sets *used to its length.
+bool ParseNumber(std::string_view s, uint64_t* value, size_t* used) {
+  uint64_t v = 0;
+  size_t i = 0;
+  for (; i < s.size() && i < 19 && s[i] >= '0' && s[i] <= '9'; ++i)
+    v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+  *value = v;
+  *used = i;
+  return i > 0 && (i == s.size() || s[i] < '0' || s[i] > '9');
+}
+
+void Worker::BadValue() {
+  static std::atomic<int> reported{0};
+  if (reported.fetch_add(1) < 3) std::fprintf(stderr, "mcd_loadgen: value differs\n");
+  ++stats.bad_values;
+  ++stats.errors;
+  ++interval_.bad_values;
+  ++interval_.errors;
+}
+
+void Worker::StartValue(Conn& c, uint64_t bytes) {
+  c.skip = bytes + 2;
+  c.check = false;
+  c.check_pos = 0;
+  if (!o_.verify) return;
+  if (bytes + 2 == w_.value.size()) {
+    c.check = true;
+  } else {
+    BadValue();
+  }
+}
+
+bool Worker::ParseMetaLine(Conn& c, uint64_t now, std::string_view line) {
+  Req& r = c.Front();
+  if (line.size() > 3 && line.substr(0, 3) == "VA ") {
+    // VA <bytes> O<i>: the only return flag asked for
+    uint64_t bytes = 0;
+    uint64_t idx = 0;
+    size_t used = 0;
+    size_t idx_used = 0;
+    std::string_view rest = line.substr(3);
+    if (!ParseNumber(rest, &bytes, &used) || rest.substr(used, 2) != " O") {
+      Kill(c, "bad VA line");
+      return false;
+    }
+    rest = rest.substr(used + 2);
+    if (!ParseNumber(rest, &idx, &idx_used) || idx_used != rest.size() || idx >= r.nkeys ||
+        static_cast<int64_t>(idx) <= r.last_idx) {
+      Kill(c, "VA opaque out of order or out of range");
+      return false;
+    }
+    r.last_idx = static_cast<int32_t>(idx);
+    ++r.hits;
+    StartValue(c, bytes);
+    return true;
+  }
+  if (line == "MN") {
+    Complete(c, now, true, false);
+    return true;
+  }
+  if (IsErrorLine(line)) {  // one mg refused; its batch still ends with MN
+    ReportError(line);
+    ++stats.errors;
+    ++interval_.errors;
+    return true;
+  }
+  Kill(c, "unexpected reply to a meta get (a miss not suppressed by q?)");
+  return false;
+}
+
 // Parses as many complete reply elements as the buffer holds.
 // Returns false if the connection was killed.
 bool Worker::Parse(Conn& c, uint64_t now) {
@@ -800,6 +928,13 @@ bool Worker::Parse(Conn& c, uint64_t now) {
     if (c.skip > 0) {
       uint64_t avail = c.rend - c.rpos;
       uint64_t n = std::min<uint64_t>(avail, c.skip);
+      if (c.check) {
+        if (std::memcmp(c.rbuf.get() + c.rpos, w_.value.data() + c.check_pos, n) != 0) {
+          c.check = false;
+          BadValue();
+        }
+        c.check_pos += n;
+      }
       c.rpos += n;
       c.skip -= n;
       if (c.skip > 0) break;
@@ -824,6 +959,10 @@ bool Worker::Parse(Conn& c, uint64_t now) {
       return false;
     }
     Req& r = c.Front();
+    if (r.type == kMetaGet) {
+      if (!ParseMetaLine(c, now, line)) return false;
+      continue;
+    }
     if (line.size() > 6 && line.substr(0, 6) == "VALUE ") {
       if (r.type != kGet) {
         Kill(c, "VALUE in reply to set");
@@ -845,7 +984,7 @@ bool Worker::Parse(Conn& c, uint64_t now) {
         return false;
       }
       ++r.hits;
-      c.skip = bytes + 2;
+      StartValue(c, bytes);
       continue;
     }
     if (line == "END") {
@@ -872,13 +1011,8 @@ bool Worker::Parse(Conn& c, uint64_t now) {
         return false;
       }
       Complete(c, now, false, false);
-    } else if (line == "ERROR" || line.substr(0, 13) == "CLIENT_ERROR " ||
-               line.substr(0, 13) == "SERVER_ERROR ") {
-      static std::atomic<int> reported{0};
-      if (reported.fetch_add(1) < 5) {
-        std::fprintf(stderr, "mcd_loadgen: server error reply: %.*s\n",
-                     static_cast<int>(line.size()), line.data());
-      }
+    } else if (IsErrorLine(line)) {
+      ReportError(line);
       Complete(c, now, false, true);
     } else {
       Kill(c, "unexpected reply line");
@@ -994,6 +1128,7 @@ std::string Json(const Options& o, const Stats& s, double window_s, double rate,
       ",\"ops_per_s\":%.1f,\"keys_per_s\":%.1f,"
       "\"gets\":%" PRIu64 ",\"sets\":%" PRIu64 ",\"get_keys\":%" PRIu64 ",\"hits\":%" PRIu64
       ",\"hit_ratio\":%.5f,\"stored\":%" PRIu64 ",\"not_stored\":%" PRIu64 ",\"errors\":%" PRIu64
+      ",\"bad_values\":%" PRIu64
       ","
       "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,\"mean_"
       "us\":%.1f,"
@@ -1002,7 +1137,7 @@ std::string Json(const Options& o, const Stats& s, double window_s, double rate,
       "\"cpu_sys_s\":%.3f,\"cpu_util\":%.3f,\"conns_lost\":%" PRIu64 "%s",
       ModeName(o.mode), o.conns, o.threads, o.depth, o.multiget, o.ratio, o.keys, o.key_size,
       o.value_size, window_s, s.requests, rate, key_rate, s.gets, s.sets, s.get_keys, s.hits,
-      hit_ratio, s.stored, s.not_stored, s.errors, us(50), us(90), us(99), us(99.9),
+      hit_ratio, s.stored, s.not_stored, s.errors, s.bad_values, us(50), us(90), us(99), us(99.9),
       static_cast<double>(s.lat.max()) / 1000.0, s.lat.mean() / 1000.0, s.bytes_in, s.bytes_out,
       cpu_s, cpu_user_s, cpu_sys_s, window_s > 0 ? cpu_s / window_s : 0.0, conns_lost,
       IsBulk(o.mode) ? (fill_ok ? ",\"complete\":true" : ",\"complete\":false") : "");
