@@ -21,6 +21,8 @@ namespace {
 // A data block with at least this much still to come is read straight into the item.
 constexpr size_t kDirectReadMin = 16 * 1024;
 constexpr int kMaxIov = IOV_MAX;
+// Output a yield at -R may keep for the resumed turn instead of writing it at once.
+constexpr size_t kDeferredFlushMax = 64 * 1024;
 
 // States reported by `stats conns`, indexed by the low byte of Connection::activity_.
 constexpr std::string_view kStateNames[] = {"conn_read", "conn_nread", "conn_swallow",
@@ -171,7 +173,11 @@ void Connection::HandleRead(bool resume) {
     closing_ = true;
     pending_.clear();
   }
-  if (!Flush()) return;
+  // A yield at -R (input left, output small, no reply budget to give back) keeps the output for
+  // the resumed turn: other connections are served first either way, and the batch is written
+  // once. Anything else is written now.
+  flush_deferred_ = more && budget_ == nullptr && out_.size() < kDeferredFlushMax;
+  if (!flush_deferred_ && !Flush()) return;
   if (eof || (closing_ && out_.empty())) {
     worker_->Close(this);
     return;
@@ -216,7 +222,7 @@ void Connection::SettleBudget() {
 
 void Connection::UpdateInterest() {
   if (budget_ != nullptr) SettleBudget();
-  const bool want_write = !out_.empty();
+  const bool want_write = !out_.empty() && !flush_deferred_;
   const bool want_read = !closing_ && out_.size() <= worker_->options().max_pending_output;
   if (want_write != writing_) {
     if (want_write) {

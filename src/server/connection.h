@@ -86,6 +86,9 @@ class Connection {
   bool reading_ = false;
   bool writing_ = false;
   bool closing_ = false;
+  // Yielded at -R with little output queued: the output waits for the resumed turn, so a
+  // pipelined batch (meta mg ... q ... mn) leaves in one write rather than one per -R commands.
+  bool flush_deferred_ = false;
   bool has_read_buf_ = false;  // holds a read buffer of budget_
   // For `stats conns`: (time of the last read << 8) | state index; written by the worker thread
   // only, read by any thread.
