@@ -57,7 +57,6 @@ constexpr int64_t kEpoch = 1700000000;
 constexpr int kMaxOps = 256;
 constexpr int kMaxBigOps = 3;
 constexpr const char* kVersion = "1.6.18-mcd-fuzz";
-constexpr bool kMgdumpBinaryFixed = false;
 
 const std::string& Key(size_t i) {
   static const std::string keys[4] = {"a", "b", "foo:1", std::string(250, 'k')};
@@ -877,10 +876,9 @@ class Harness {
   size_t CompareDump(bool meta, const std::string& got, size_t pos, const Fail& fail) {
     std::map<std::string, std::string> want;  // the line's start -> the rest after cas
     for (const auto& [key, item] : dump_) {
-      // memcached 1.6.45 writes a binary key in base64 followed by " b"; mcd writes it raw
-      // (reported: MetaRegression.DISABLED_MgdumpWritesBinaryKeysInBase64). Set
-      // kMgdumpBinaryFixed once fixed.
-      const bool b64 = kMgdumpBinaryFixed && item.key_binary;
+      // As memcached 1.6.45: mgdump writes a binary key in base64 followed by " b"
+      // (MetaRegression.MgdumpWritesBinaryKeysInBase64).
+      const bool b64 = item.key_binary;
       want[meta ? "key=" + UrlEncode(key) : "mg " + (b64 ? Base64(key) + " b" : key)] = "";
     }
     if (!meta) {
