@@ -22,6 +22,7 @@
 #include <limits>
 #include <string>
 
+#include "key_rule.h"
 #include "mcd/protocol/meta.h"
 #include "mcd/util/base64.h"
 #include "mcd/util/numbers.h"
@@ -37,19 +38,6 @@ constexpr size_t kMax64Digits = 22;
 
 MetaParseResult Error(MetaError e, uint64_t swallow = 0) {
   return MetaParseResult{ParseStatus::kError, e, swallow};
-}
-
-bool IsControl(char c) {
-  auto u = static_cast<unsigned char>(c);
-  return u < 0x20 || u == 0x7f;
-}
-
-bool ValidKey(std::string_view k) {
-  if (k.size() > kMaxKeyLength) return false;
-  for (char c : k) {
-    if (IsControl(c)) return false;
-  }
-  return true;
 }
 
 // Digits only (no sign), at most kMax32Digits bytes, within uint32. Empty is 0.

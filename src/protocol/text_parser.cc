@@ -12,6 +12,7 @@
 #include <limits>
 #include <string>
 
+#include "key_rule.h"
 #include "mcd/util/numbers.h"
 
 namespace mcd::protocol {
@@ -31,20 +32,6 @@ ParseResult Error(ParseError e, bool noreply = false) {
   return ParseResult{ParseStatus::kError, e, noreply};
 }
 ParseResult Close(ParseError e) { return ParseResult{ParseStatus::kClose, e}; }
-
-bool IsControl(char c) {
-  auto u = static_cast<unsigned char>(c);
-  return u < 0x20 || u == 0x7f;
-}
-
-// mcd's key rule: at most 250 bytes and no control bytes (memcached checks only the length).
-bool ValidKey(std::string_view k) {
-  if (k.size() > kMaxKeyLength) return false;
-  for (char c : k) {
-    if (IsControl(c)) return false;
-  }
-  return true;
-}
 
 const char* FindNewline(const char* p, size_t n) {
   return static_cast<const char*>(std::memchr(p, '\n', n));

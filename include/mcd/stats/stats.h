@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "mcd/stats/prefix_stats.h"
-#include "mcd/util/limits.h"
 #include "mcd/util/counter.h"
+#include "mcd/util/limits.h"
 
 namespace mcd::stats {
 
