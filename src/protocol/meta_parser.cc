@@ -90,15 +90,22 @@ bool FlagValue(std::string_view tok, T* out, Parse parse) {
   return tok.size() > 1 && parse(tok.substr(1), out);
 }
 
+// The kept tokens as offsets into the line (which is at most kMaxLineLength bytes). Left
+// uninitialised: only the first n entries are ever read, and a line is parsed once per command.
 struct Tokens {
-  std::array<std::string_view, kTokenizerMax> t;
+  static_assert(kMaxLineLength <= UINT16_MAX);
+  std::string_view line;
+  uint16_t begin[kTokenizerMax];
+  uint16_t size[kTokenizerMax];
   size_t n = 0;
+  std::string_view operator[](size_t i) const { return line.substr(begin[i], size[i]); }
 };
 
 // Splits the line at spaces as memcached's meta tokenizer does: at most kTokenizerMax tokens are
 // kept (the rest of the line is ignored), and every kept token from index `flags_from` on must
 // start with a byte in 'A'..'z' or a digit, else the whole line is refused (false).
 bool Tokenize(std::string_view line, size_t flags_from, Tokens* tk) {
+  tk->line = line;
   size_t i = 0;
   const size_t len = line.size();
   while (tk->n < kTokenizerMax) {
@@ -106,14 +113,15 @@ bool Tokenize(std::string_view line, size_t flags_from, Tokens* tk) {
     if (i == len) break;
     const size_t b = i;
     while (i < len && line[i] != ' ') ++i;
-    const std::string_view tok = line.substr(b, i - b);
     if (tk->n >= flags_from) {
-      const char c = tok.front();
+      const char c = line[b];
       const bool letter_range = c >= 'A' && c <= 'z';
       const bool digit = c >= '0' && c <= '9';
       if (!letter_range && !digit) return false;
     }
-    tk->t[tk->n++] = tok;
+    tk->begin[tk->n] = static_cast<uint16_t>(b);
+    tk->size[tk->n] = static_cast<uint16_t>(i - b);
+    ++tk->n;
   }
   return true;
 }
@@ -157,7 +165,7 @@ MetaError ScanFlags(const Tokens& tk, size_t first, MetaCommand* out) {
     if (e != MetaError::kNone) soft_error = e;
   };
   for (size_t i = first; i < tk.n; ++i) {
-    const std::string_view tok = tk.t[i];
+    const std::string_view tok = tk[i];
     const char c = tok.front();
     if (c >= 'A' && c <= 'z' && out->Has(c)) return MetaError::kDuplicateFlag;
     switch (c) {
@@ -244,18 +252,18 @@ MetaParseResult ParseLine(std::string_view line, size_t full, MetaCommand* out) 
   uint64_t swallow = 0;
   if (set) {
     int32_t datalen;
-    if (!Tok32(tk.t[2], &datalen) || datalen < 0 ||
+    if (!Tok32(tk[2], &datalen) || datalen < 0 ||
         datalen > std::numeric_limits<int32_t>::max() - 2) {
       return Error(MetaError::kBadFormat);
     }
     out->datalen = static_cast<uint32_t>(datalen);
     swallow = uint64_t{out->datalen} + 2;
   }
-  out->wire_key = tk.t[1];
+  out->wire_key = tk[1];
   if (out->type == MetaCommandType::kDebug) {
     // me looks at nothing but a "b" third token, and only when a fourth token follows it.
     if (!ValidKey(out->wire_key)) return Error(MetaError::kBadFormat);
-    if (tk.n >= 4 && tk.t[2] == "b" && !DecodeKey(out)) return Error(MetaError::kBadFormat);
+    if (tk.n >= 4 && tk[2] == "b" && !DecodeKey(out)) return Error(MetaError::kBadFormat);
     return MetaParseResult{ParseStatus::kOk};
   }
 
@@ -309,7 +317,7 @@ MetaDetect DetectMeta(std::string_view in) {
 
 MetaParseResult ParseMetaCommand(std::string_view in, size_t* consumed, MetaCommand* out) {
   *consumed = 0;
-  *out = MetaCommand{};
+  out->Reset();
   const size_t window = in.size() < kMaxLineLength + 1 ? in.size() : kMaxLineLength + 1;
   const void* nl = std::memchr(in.data(), '\n', window);
   if (nl == nullptr) {

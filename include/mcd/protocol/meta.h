@@ -69,14 +69,17 @@ struct MetaCommand {
   // the key to look up is the base64 decoding of wire_key, held in binary_key.
   bool key_binary = false;
   uint8_t binary_key_len = 0;
-  std::array<char, kMetaMaxBinaryKeyLength> binary_key{};
+  // Only the first binary_key_len bytes are meaningful (left uninitialised: a command is built
+  // per request line, and clearing this array showed in profiles).
+  std::array<char, kMetaMaxBinaryKeyLength> binary_key;
 
   // Flags present: bit (letter - 'A') for each flag letter 'A'..'z'. Only letters memcached knows
   // get here (b c f h k l q s t u v x C D E F I J L M N O P R T); every command accepts all of
   // them and ignores those it has no use for.
   uint64_t flag_mask = 0;
-  // The flag letters in request order (memcached writes return flags in this order).
-  std::array<char, kMetaMaxFlags> order{};
+  // The flag letters in request order (memcached writes return flags in this order); the first
+  // num_flags are meaningful (the rest is left uninitialised, as binary_key).
+  std::array<char, kMetaMaxFlags> order;
   uint8_t num_flags = 0;
 
   // Flag values (valid when the flag is present; defaults otherwise).
@@ -97,6 +100,27 @@ struct MetaCommand {
 
   // ms: length of the data block that follows the line, without its "\r\n".
   uint32_t datalen = 0;
+
+  // Back to a fresh command (every field but the two arrays, whose used lengths are reset).
+  void Reset() {
+    type = MetaCommandType::kNoop;
+    wire_key = {};
+    key_binary = false;
+    binary_key_len = 0;
+    flag_mask = 0;
+    num_flags = 0;
+    ttl = 0;
+    vivify_ttl = 0;
+    recache_ttl = 0;
+    client_flags = 0;
+    compare_cas = 0;
+    new_cas = 0;
+    delta = 1;
+    initial = 0;
+    mode = 0;
+    opaque = {};
+    datalen = 0;
+  }
 
   // The key the command acts on.
   std::string_view Key() const {
