@@ -29,7 +29,8 @@ storage::Item* Executor::Get(const GetRequest& req, storage::MetaGetInfo* info) 
       args.recache = true;
       args.recache_before = ToRel(req.recache_ttl);
     }
-    it = cache_->MetaGet(req.key, args, info);
+    it = req.hint != nullptr ? cache_->MetaGet(req.key, *req.hint, args, info)
+                             : cache_->MetaGet(req.key, args, info);
     lookup = info->lookup;
   }
   detail_->RecordGet(req.key, it != nullptr);

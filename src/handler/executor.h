@@ -28,8 +28,8 @@ enum class TouchCount : uint8_t { kGetAndTouch, kTouchOnHit };
 
 struct GetRequest {
   std::string_view key;
-  // A plain lookup may carry the key's hash, computed ahead while its bucket was prefetched
-  // (storage::Cache::Prefetch; multigets pipeline their keys this way).
+  // The key's hash, computed ahead while its bucket was prefetched (storage::Cache::Prefetch;
+  // multigets pipeline their keys this way, and pipelined mg lines theirs).
   const storage::Cache::KeyHint* hint = nullptr;
   bool touch = false;  // gat/gats, mg T: set a new exptime
   int64_t exptime = 0;

@@ -98,6 +98,9 @@ void Session::State::MetaGet(const MetaCommand& cmd, OutBuf* out) {
   const RelTime now = exec.Now();
   GetRequest req;
   req.key = cmd.Key();
+  if (mg_hint != nullptr && mg_hint->key == req.key.data() && mg_hint->len == req.key.size()) {
+    req.hint = &mg_hint->hint;
+  }
   req.meta = true;
   req.touch_count = TouchCount::kTouchOnHit;
   req.bump = !cmd.Has('u');

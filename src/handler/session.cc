@@ -54,6 +54,68 @@ storage::StoreMode ModeOf(CommandType t) {
   }
 }
 
+// Pipelined mg lines (a proxy's batch: `mg <key> v q O<n>` lines closed by `mn`) are served one
+// line at a time, so each would wait on two cache misses (bucket, then item). Within one
+// Consume() call this looks ahead over the mg lines that follow the current one, hashes their
+// key tokens and loads their buckets (kBucketAhead lines ahead) and first items (kItemAhead
+// ahead), as the multiget key loop does. It only reads the input: a line it misjudges (a `b`
+// key, a line that is not what it seems) just gets no hint. It stops at the first line that is
+// not a complete mg line, so it never looks into an ms data block.
+class MgLookahead {
+ public:
+  explicit MgLookahead(const storage::Cache* cache) : cache_(cache) {}
+
+  // The hint for the meta line starting at `off` of `in` (null if it is not a looked-ahead mg
+  // line); first issues the prefetches for the lines after it.
+  const MgHint* Before(std::string_view in, size_t off) {
+    const char* line = in.data() + off;
+    while (head_ < tail_ && ring_[head_ % kRing].key < line) ++head_;  // lines served otherwise
+    if (scan_ < off) scan_ = off;
+    while (tail_ - head_ < kBucketAhead && Scan(in)) {
+    }
+    if (head_ + kItemAhead < tail_) cache_->PrefetchItem(ring_[(head_ + kItemAhead) % kRing].hint);
+    if (head_ == tail_) return nullptr;
+    const MgHint* h = &ring_[head_ % kRing];
+    // The key token starts at or after "mg " and before the line's end.
+    return h->key > line && h->key < in.data() + scan_ ? h : nullptr;
+  }
+
+ private:
+  static constexpr size_t kRing = 8;
+  static constexpr size_t kBucketAhead = 8;
+  static constexpr size_t kItemAhead = 4;
+
+  // Hints the mg line at scan_, if it is one and complete; false to stop looking.
+  bool Scan(std::string_view in) {
+    const size_t rest = in.size() - scan_;
+    const char* p = in.data() + scan_;
+    if (rest < 4 || p[0] != 'm' || p[1] != 'g' || p[2] != ' ') return false;
+    const void* nl = std::memchr(p, '\n', std::min(rest, protocol::kMaxLineLength + 1));
+    if (nl == nullptr) return false;
+    const char* end = static_cast<const char*>(nl);
+    const char* k = p + 3;
+    while (k < end && *k == ' ') ++k;
+    const char* ke = k;
+    while (ke < end && *ke != ' ' && *ke != '\r') ++ke;
+    scan_ = static_cast<size_t>(end + 1 - in.data());
+    const size_t len = static_cast<size_t>(ke - k);
+    if (len == 0 || len > kMaxKeyLength) return false;
+    MgHint& h = ring_[tail_ % kRing];
+    h.key = k;
+    h.len = len;
+    h.hint = cache_->Prefetch(std::string_view(k, len));
+    if (tail_ - head_ < kItemAhead) cache_->PrefetchItem(h.hint);
+    ++tail_;
+    return true;
+  }
+
+  const storage::Cache* cache_;
+  MgHint ring_[kRing];
+  size_t head_ = 0;  // the entry of the next mg line to be served
+  size_t tail_ = 0;
+  size_t scan_ = 0;  // where the next line to look at starts
+};
+
 }  // namespace
 
 Session::Session(SharedContext* ctx, stats::ThreadStats* thread_stats, int conn_id,
@@ -81,6 +143,7 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size
   s.max_output = max_output;
   s.cmd_mark_valid = false;
   s.pipelined = false;
+  MgLookahead ahead(s.cache);
   while (!s.close) {
     switch (s.phase) {
       case State::Phase::kDump:
@@ -126,7 +189,10 @@ size_t Session::Consume(std::string_view in, OutBuf* out, int max_commands, size
           if (meta == protocol::MetaDetect::kNeedMore) return off;
           if (meta == protocol::MetaDetect::kMeta) {
             size_t meta_used = 0;
-            if (!s.MetaLine(in.substr(off), out, &meta_used)) return off;
+            s.mg_hint = ahead.Before(in, off);
+            const bool served = s.MetaLine(in.substr(off), out, &meta_used);
+            s.mg_hint = nullptr;
+            if (!served) return off;
             off += meta_used;
             ++done;
             s.pipelined = true;

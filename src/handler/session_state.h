@@ -26,6 +26,15 @@ inline void LogLine(char dir, int conn_id, std::string_view s) {
   LOG(INFO) << dir << conn_id << ' ' << s;
 }
 
+// A pipelined mg line's key token (as proxies batch them), hashed and its bucket prefetched some
+// lines ahead (session.cc, MgLookahead). MetaGet uses the hash only when the parsed key is that
+// very token (the same bytes of the input).
+struct MgHint {
+  const char* key = nullptr;
+  size_t len = 0;
+  storage::Cache::KeyHint hint;
+};
+
 struct Session::State {
   enum class Phase : uint8_t { kLine, kData, kSwallow, kKeys, kDump };
 
@@ -135,6 +144,9 @@ struct Session::State {
   // Serves the meta line at the start of `in` (DetectMeta said kMeta): *used gets the bytes it
   // took. False: no complete line yet (nothing used), or the connection is to close (close set).
   bool MetaLine(std::string_view in, OutBuf* out, size_t* used);
+  // The key token of the mg line about to be served, hashed and its bucket prefetched some lines
+  // ahead by Consume(); null if there is none.
+  const MgHint* mg_hint = nullptr;
   void MetaGet(const protocol::MetaCommand& cmd, OutBuf* out);
   void MetaStartStore(const protocol::MetaCommand& cmd, OutBuf* out);
   void MetaFinishStore(storage::Item* it, OutBuf* out);

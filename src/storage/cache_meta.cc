@@ -14,10 +14,15 @@
 namespace mcd::storage {
 
 Item* Cache::MetaGet(std::string_view key, const MetaGetArgs& args, MetaGetInfo* info) {
+  return MetaGet(key, KeyHint{HashTable::Hash(key)}, args, info);
+}
+
+Item* Cache::MetaGet(std::string_view key, KeyHint hint, const MetaGetArgs& args,
+                     MetaGetInfo* info) {
   Impl* d = impl_.get();
   *info = MetaGetInfo{};
   const RelTime now = d->Now();
-  const uint64_t hv = HashTable::Hash(key);
+  const uint64_t hv = hint.hash;
   const uint32_t si = d->table.StripeIndex(hv);
   Item* it = nullptr;
   bool stored = false;

@@ -377,6 +377,8 @@ class Cache {
   // state as it was before this request, applying a new exptime, and handing out the recache
   // token (W). On a hit (or vivify) returns the item with a reference held (Release() it).
   Item* MetaGet(std::string_view key, const MetaGetArgs& args, MetaGetInfo* info);
+  // The same with the key's hash from Prefetch() (a pipelined batch of mg lines).
+  Item* MetaGet(std::string_view key, KeyHint hint, const MetaGetArgs& args, MetaGetInfo* info);
   // md: deletes key, or with stale marks it stale (X) and hands its token out again, or with
   // remove_value replaces its value by an empty one. compare_cas != 0 must match.
   MetaDeleteResult MetaDelete(std::string_view key, const MetaDeleteArgs& args);
