@@ -30,6 +30,7 @@ int64_t TtlOf(RelTime exptime, RelTime now) {
 // The exptime `t` shows: memcached applies T (and N on a created item) while it writes the
 // return flags in request order, so `t` before them shows the old TTL.
 RelTime ExptimeSeenByT(const MetaCommand& cmd, bool created, RelTime before, RelTime after) {
+  if (!cmd.Has('t') || (!cmd.Has('T') && !(created && cmd.Has('N')))) return before;
   const int t = cmd.IndexOf('t');
   const int ttl = cmd.IndexOf('T');
   const int viv = created ? cmd.IndexOf('N') : -1;
@@ -95,7 +96,9 @@ bool Session::State::MetaLine(std::string_view in, OutBuf* out, size_t* used) {
 }
 
 void Session::State::MetaGet(const MetaCommand& cmd, OutBuf* out) {
-  const RelTime now = exec.Now();
+  // Only `t` and `l` need the clock.
+  const RelTime now =
+      (cmd.flag_mask & (MetaCommand::Bit('t') | MetaCommand::Bit('l'))) != 0 ? exec.Now() : 0;
   GetRequest req;
   req.key = cmd.Key();
   if (mg_hint != nullptr && mg_hint->key == req.key.data() && mg_hint->len == req.key.size()) {
@@ -112,7 +115,7 @@ void Session::State::MetaGet(const MetaCommand& cmd, OutBuf* out) {
   req.key_binary = cmd.key_binary;
   req.recache = cmd.Has('R');
   req.recache_ttl = cmd.recache_ttl;
-  req.touch_after_vivify = cmd.IndexOf('T') > cmd.IndexOf('N');
+  req.touch_after_vivify = req.touch && req.vivify && cmd.IndexOf('T') > cmd.IndexOf('N');
   storage::MetaGetInfo info;
   storage::Item* it = exec.Get(req, &info);
   if (it == nullptr) {

@@ -93,6 +93,9 @@ void HashTable::PrefetchBucket(uint64_t hv) const {
 }
 
 void HashTable::PrefetchHead(uint64_t hv) const {
+  // The stripe's lock is taken for writing: ask for its line now (the other workers take the
+  // same 1024 stripes, so the line is often in another core's cache).
+  __builtin_prefetch(&stripes_[StripeIndex(hv)], 1);
   const Layout* l = layout_.load(std::memory_order_acquire);
   if (l->old != nullptr) return;
   Item*& slot = l->primary[hv & ((uint64_t{1} << l->power) - 1)];

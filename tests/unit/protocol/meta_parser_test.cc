@@ -650,5 +650,28 @@ TEST(MetaParserTest, FlagHelpers) {
   EXPECT_EQ(cmd.Key(), "foo");
 }
 
+// Tokens of every length from 1 to 40 bytes, separated by one to three spaces (the tokenizer
+// finds spaces eight bytes at a time): the key and the opaque (at most 32 bytes) come back whole.
+TEST(MetaParserTest, TokensOfEveryLength) {
+  for (size_t klen = 1; klen <= 40; ++klen) {
+    for (size_t olen = 1; olen <= kMetaMaxOpaqueLength; ++olen) {
+      for (const std::string sep : {" ", "  ", "   "}) {
+        const std::string key(klen, 'k');
+        const std::string opaque = "O" + std::string(olen - 1, '7');
+        const std::string line = "mg" + sep + key + sep + "v" + sep + opaque + sep + "q\r\n";
+        MetaCommand cmd;
+        size_t used = 0;
+        const MetaParseResult r = ParseMetaCommand(line, &used, &cmd);
+        ASSERT_EQ(r.status, S::kOk) << line;
+        EXPECT_EQ(used, line.size());
+        EXPECT_EQ(cmd.wire_key, key);
+        EXPECT_EQ(cmd.opaque, opaque);
+        EXPECT_TRUE(cmd.Has('v') && cmd.Has('q') && cmd.Has('O')) << line;
+        EXPECT_EQ(cmd.num_flags, 3u);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mcd::protocol
