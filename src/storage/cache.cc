@@ -116,12 +116,11 @@ bool Cache::Impl::IsDead(const Item* it, RelTime now, LookupResult* why) const {
     return true;
   }
   // Items are flushed by cas order (cas values only grow), by time when cas is off, and by
-  // flush epoch when the client chose the item's cas (meta E; by time if it is chunked).
-  const uint8_t f = it->flags();
+  // flush epoch when the client chose the item's cas (meta E).
   bool flushed;
-  if ((it->meta() & kMetaClientCas) != 0 && (f & kItemChunked) == 0) {
-    flushed =
-        it->chunk_capacity() != (flush_epoch.load(std::memory_order_acquire) & kFlushEpochMask);
+  if ((it->meta() & kMetaClientCas) != 0) {
+    flushed = FlushEpochHolder(it)->chunk_capacity() !=
+              (flush_epoch.load(std::memory_order_acquire) & kFlushEpochMask);
   } else if (opts.use_cas && (it->meta() & kMetaClientCas) == 0) {
     flushed = it->load_cas() <= flush_cas.load(std::memory_order_acquire);
   } else {

@@ -72,11 +72,20 @@ struct Cache::Impl {
   void AssignCas(Item* it, uint64_t client_cas) {
     it->store_cas(client_cas != 0 ? client_cas : NextCas());
     it->set_meta(kMetaClientCas, client_cas != 0);
-    // A client's cas says nothing of when the item was stored: an unchunked item keeps the
-    // flush epoch instead, in the header bytes only chunked items use (IsDead).
-    if (client_cas != 0 && (it->flags() & kItemChunked) == 0) {
-      it->set_chunk_capacity(flush_epoch.load(std::memory_order_acquire) & kFlushEpochMask);
+    // A client's cas says nothing of when the item was stored: the item keeps the flush epoch
+    // instead (IsDead), in header bytes only chunked items use: an unchunked item in its own
+    // header, a chunked one in the header of its first data chunk.
+    if (client_cas != 0) {
+      FlushEpochHolder(it)->set_chunk_capacity(flush_epoch.load(std::memory_order_acquire) &
+                                               kFlushEpochMask);
     }
+  }
+  // The header whose spare bytes hold a client-cas item's flush epoch (see AssignCas).
+  static Item* FlushEpochHolder(Item* it) {
+    return (it->flags() & kItemChunked) == 0 ? it : it->chunks()[0];
+  }
+  static const Item* FlushEpochHolder(const Item* it) {
+    return (it->flags() & kItemChunked) == 0 ? it : it->chunks()[0];
   }
 
   // Get / GetAndTouch: a hit comes back with a reference.

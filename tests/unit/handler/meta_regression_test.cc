@@ -1,5 +1,5 @@
 // Regression tests for meta-command bugs found by fuzz_session_model (tests/fuzz), each checked
-// against memcached 1.6.45. DISABLED_ tests still fail on mcd: reported to the lead, not fixed.
+// against memcached 1.6.45.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -83,13 +83,24 @@ TEST_F(MetaRegression, MgdumpWritesBinaryKeysInBase64) {
 }
 
 // A chunked item (value above half a page) stored with a client cas (E) in the same second as
-// an immediate flush_all must live: the flush came first. mcd flushes such items by access time
-// (Cache::Impl::IsDead), so it is gone at once.
-TEST_F(MetaRegression, DISABLED_ChunkedClientCasItemStoredAfterFlushInSameSecondLives) {
+// an immediate flush_all must live: the flush came first. mcd flushed such items by access time
+// (Cache::Impl::IsDead), so it was gone at once; it now keeps the flush epoch in its first data
+// chunk's header.
+TEST_F(MetaRegression, ChunkedClientCasItemStoredAfterFlushInSameSecondLives) {
   const std::string big(600 * 1024, 'v');  // chunked with the default 1 MB pages
   EXPECT_EQ(Run("flush_all\r\nms k " + std::to_string(big.size()) + " E77\r\n" + big +
                 "\r\nmg k c s\r\n"),
             "OK\r\nHD\r\nHD c77 s614400\r\n");
+}
+
+// The other side of the same rule: stored before the flush in the same second, it is dead; and a
+// second client-cas chunked item stored after the flush lives beside it.
+TEST_F(MetaRegression, ChunkedClientCasItemStoredBeforeFlushInSameSecondDies) {
+  const std::string big(600 * 1024, 'v');
+  const std::string len = std::to_string(big.size());
+  EXPECT_EQ(Run("ms k " + len + " E77\r\n" + big + "\r\nflush_all\r\nmg k c\r\nms j " + len +
+                " E78\r\n" + big + "\r\nmg j c\r\n"),
+            "HD\r\nOK\r\nEN\r\nHD\r\nHD c78\r\n");
 }
 
 }  // namespace
