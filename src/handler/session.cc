@@ -87,23 +87,14 @@ class MgLookahead {
 
   // Hints the mg line at scan_, if it is one and complete; false to stop looking.
   bool Scan(std::string_view in) {
-    const size_t rest = in.size() - scan_;
-    const char* p = in.data() + scan_;
-    if (rest < 4 || p[0] != 'm' || p[1] != 'g' || p[2] != ' ') return false;
-    const void* nl = std::memchr(p, '\n', std::min(rest, protocol::kMaxLineLength + 1));
-    if (nl == nullptr) return false;
-    const char* end = static_cast<const char*>(nl);
-    const char* k = p + 3;
-    while (k < end && *k == ' ') ++k;
-    const char* ke = k;
-    while (ke < end && *ke != ' ' && *ke != '\r') ++ke;
-    scan_ = static_cast<size_t>(end + 1 - in.data());
-    const size_t len = static_cast<size_t>(ke - k);
-    if (len == 0 || len > kMaxKeyLength) return false;
+    size_t line_length = 0;
+    const std::string_view key = protocol::PeekMgKey(in.substr(scan_), &line_length);
+    if (key.empty() || key.size() > kMaxKeyLength) return false;
+    scan_ += line_length;
     MgHint& h = ring_[tail_ % kRing];
-    h.key = k;
-    h.len = len;
-    h.hint = cache_->Prefetch(std::string_view(k, len));
+    h.key = key.data();
+    h.len = key.size();
+    h.hint = cache_->Prefetch(key);
     if (tail_ - head_ < kItemAhead) cache_->PrefetchItem(h.hint);
     ++tail_;
     return true;

@@ -17,6 +17,7 @@
 //   8. ms/ma: an invalid M mode; 9. an opaque longer than 32 bytes.
 // For ma, every error of steps 5-7 is "invalid or duplicate flag". For ms, errors from step 5 on
 // swallow the data block.
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -333,6 +334,21 @@ MetaDetect DetectMeta(std::string_view in) {
   if (in[2] != '\r') return MetaDetect::kNotMeta;
   if (in.size() < 4) return MetaDetect::kNeedMore;
   return in[3] == '\n' ? MetaDetect::kMeta : MetaDetect::kNotMeta;
+}
+
+std::string_view PeekMgKey(std::string_view in, size_t* line_length) {
+  if (in.size() < 4 || in[0] != 'm' || in[1] != 'g' || in[2] != ' ') return {};
+  const size_t window = std::min(in.size(), kMaxLineLength + 1);
+  const void* nl = std::memchr(in.data(), '\n', window);
+  if (nl == nullptr) return {};
+  size_t len = static_cast<size_t>(static_cast<const char*>(nl) - in.data());
+  *line_length = len + 1;
+  if (in[len - 1] == '\r') --len;
+  const std::string_view line = in.substr(0, len);
+  size_t k = 3;
+  while (k < len && line[k] == ' ') ++k;
+  if (k == len) return {};
+  return line.substr(k, FindSpace(line, k + 1) - k);
 }
 
 MetaParseResult ParseMetaCommand(std::string_view in, size_t* consumed, MetaCommand* out) {

@@ -1,5 +1,5 @@
 // Fuzz target for the meta-protocol parser and reply encoder (ParseMetaCommand, DetectMeta,
-// ComposeMetaCommand, EncodeMetaReply).
+// ComposeMetaCommand, EncodeMetaReply, PeekMgKey).
 //
 // Input: a 3-byte header, then the byte stream a client sends.
 //   bytes 0-1: a split point (big endian, modulo the stream size + 1)
@@ -198,6 +198,7 @@ class Feeder {
       size_t used = 0;
       const MetaParseResult r = protocol::ParseMetaCommand(in, &used, &cmd);
       CheckCall(in, used, r, cmd);
+      CheckPeek(in, used, r, cmd);
       if (r.status == ParseStatus::kNeedMore) break;
       events_.push_back(Describe(r, cmd));
       if (r.status == ParseStatus::kClose) {
@@ -222,6 +223,31 @@ class Feeder {
   }
 
  private:
+  // PeekMgKey (the session's prefetch look-ahead) agrees with the parser: a key it finds lies in
+  // the line the parser consumes, whose length it gives; for a parsed mg line with a text key
+  // it is the parser's key.
+  static void CheckPeek(std::string_view in, size_t used, const MetaParseResult& r,
+                        const MetaCommand& cmd) {
+    size_t length = 0;
+    const std::string_view key = protocol::PeekMgKey(in, &length);
+    auto ctx = [&] {
+      return "input: " + Escape(in) + "\npeeked: " + Escape(key) + " length " +
+             std::to_string(length) + "\nparsed: " + Describe(r, cmd);
+    };
+    if (key.empty()) {
+      FUZZ_CHECK(!(r.status == ParseStatus::kOk && cmd.type == MetaCommandType::kGet &&
+                   in.substr(0, 3) == "mg "),
+                 ctx());
+      return;
+    }
+    FUZZ_CHECK(r.status == ParseStatus::kOk || r.status == ParseStatus::kError, ctx());
+    FUZZ_CHECK(length == used, ctx());
+    FUZZ_CHECK(key.data() >= in.data() + 3 && key.data() + key.size() <= in.data() + used, ctx());
+    if (r.status == ParseStatus::kOk && cmd.type == MetaCommandType::kGet && !cmd.key_binary) {
+      FUZZ_CHECK(key.data() == cmd.wire_key.data() && key.size() == cmd.wire_key.size(), ctx());
+    }
+  }
+
   static void CheckCall(std::string_view in, size_t used, const MetaParseResult& r,
                         const MetaCommand& cmd) {
     const size_t window = std::min(in.size(), protocol::kMaxLineLength + 1);

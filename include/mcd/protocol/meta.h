@@ -154,6 +154,11 @@ struct MetaParseResult {
 enum class MetaDetect : uint8_t { kMeta, kNotMeta, kNeedMore };
 MetaDetect DetectMeta(std::string_view in);
 
+// A cheap look at the line starting at `in`, for prefetching ahead of a pipelined batch: if it
+// is a complete `mg` line, sets *line_length (with its "\n") and returns its key token as sent
+// (base64 text for a `b` key; not validated); else returns an empty view. Reads only `in`.
+std::string_view PeekMgKey(std::string_view in, size_t* line_length);
+
 // Parses one meta command line at the start of `in`. A line ends at "\n"; an optional "\r" before
 // it is stripped. *out is reset first.
 //

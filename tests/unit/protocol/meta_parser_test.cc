@@ -673,5 +673,33 @@ TEST(MetaParserTest, TokensOfEveryLength) {
   }
 }
 
+TEST(MetaParserTest, PeekMgKey) {
+  struct Case {
+    std::string in;
+    std::string key;  // empty: not a complete mg line
+    size_t length;
+  };
+  const std::vector<Case> cases = {
+      {"mg foo v\r\nmg bar\r\n", "foo", 10},
+      {"mg foo\r\n", "foo", 8},
+      {"mg foo\n", "foo", 7},
+      {"mg   a_much_longer_key_of_thirty_bytes v q\r\n", "a_much_longer_key_of_thirty_bytes", 44},
+      {"mg YWE= b v\r\n", "YWE=", 13},
+      {"mg foo v", "", 0},  // no newline yet
+      {"mg \r\n", "", 0},
+      {"mg\r\n", "", 0},
+      {"ms foo 2\r\n", "", 0},
+      {"get foo\r\n", "", 0},
+      {"", "", 0},
+  };
+  for (const Case& c : cases) {
+    size_t length = 0;
+    EXPECT_EQ(PeekMgKey(c.in, &length), c.key) << c.in;
+    if (!c.key.empty()) {
+      EXPECT_EQ(length, c.length) << c.in;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mcd::protocol
