@@ -20,7 +20,7 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   memcached               # reference server for compatibility tests and benchmarks
-  python3 python3-pymemcache python3-pylibmc
+  python3 python3-pymemcache python3-pylibmc python3-binary-memcached
   libmemcached-tools      # memcstat, memcslap, ...
   netcat-openbsd procps
   dpkg-dev file shellcheck  # packaging tests: cpack's dpkg-shlibdeps and `file` (CPackDeb

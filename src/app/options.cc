@@ -524,6 +524,9 @@ class Reader {
     s.unix_mask = o->unix_mask;
 
     handler::HandlerOptions& h = o->handler;
+    h.binding = o->protocol == Protocol::kAscii    ? handler::Binding::kAscii
+                : o->protocol == Protocol::kBinary ? handler::Binding::kBinary
+                                                   : handler::Binding::kAuto;
     h.flush_enabled = !FLAGS_disable_flush_all;
     h.dump_enabled = !FLAGS_disable_dumping;
     h.shutdown_enabled = FLAGS_enable_shutdown;
@@ -639,9 +642,6 @@ bool Validate(const AppOptions& o, unsigned euid, std::string* error, int* code)
   }
   if (!FLAGS_auth_file.empty()) {
     return unsupported("-Y (--auth-file)", "no ASCII protocol authentication");
-  }
-  if (o.protocol == Protocol::kBinary) {
-    return unsupported("-B binary", "no binary protocol (use ascii or auto)");
   }
   if (euid == 0 && o.user.empty()) {
     *error = "can't run as root without the -u switch";

@@ -36,12 +36,13 @@ storage::Item* Executor::Get(const GetRequest& req, storage::MetaGetInfo* info) 
   detail_->RecordGet(req.key, it != nullptr);
   // As memcached counts them: gat counts a get and a touch; mg with T a touch on a hit and a
   // get on a miss.
-  const bool as_touch = req.touch && (req.touch_count == TouchCount::kGetAndTouch || it != nullptr);
-  const bool as_get = !req.touch || req.touch_count == TouchCount::kGetAndTouch || it == nullptr;
+  const bool as_touch = req.touch && (req.touch_count != TouchCount::kTouchOnHit || it != nullptr);
+  const bool as_get = !req.touch || req.touch_count == TouchCount::kGetAndTouch ||
+                      (req.touch_count == TouchCount::kTouchOnHit && it == nullptr);
   if (as_get) ts_->cmd_get.Add();
   if (as_touch) ts_->cmd_touch.Add();
   if (it == nullptr) {
-    ts_->get_misses.Add();
+    if (as_get) ts_->get_misses.Add();
     if (as_touch) ts_->touch_misses.Add();
     if (lookup == storage::LookupResult::kExpired) ts_->get_expired.Add();
     if (lookup == storage::LookupResult::kFlushed) ts_->get_flushed.Add();
@@ -60,13 +61,13 @@ storage::Item* Executor::Get(const GetRequest& req, storage::MetaGetInfo* info) 
 }
 
 AllocOutcome Executor::Allocate(std::string_view key, uint32_t flags, int64_t exptime,
-                                uint32_t bytes, storage::Item** out) {
+                                uint32_t bytes, storage::Item** out, bool unlink_on_failure) {
   // As memcached, `stats detail` counts every well-formed store, stored or not.
   detail_->RecordSet(key);
   const storage::AllocResult r = cache_->Allocate(key, flags, ToRel(exptime), bytes, out);
   if (r == storage::AllocResult::kOk) return AllocOutcome::kOk;
   (r == storage::AllocResult::kTooLarge ? ts_->store_too_large : ts_->store_no_memory).Add();
-  cache_->Unlink(key);
+  if (unlink_on_failure) cache_->Unlink(key);
   return r == storage::AllocResult::kTooLarge ? AllocOutcome::kTooLarge : AllocOutcome::kNoMemory;
 }
 

@@ -23,8 +23,9 @@
 namespace mcd::handler {
 
 // How a retrieval that changes the TTL is counted: memcached counts `gat` as a get and a touch,
-// and `mg ... T` on a hit as a touch only (on a miss as a get).
-enum class TouchCount : uint8_t { kGetAndTouch, kTouchOnHit };
+// `mg ... T` on a hit as a touch only (on a miss as a get), and the binary protocol's touch and
+// gat as a touch only, hit or miss.
+enum class TouchCount : uint8_t { kGetAndTouch, kTouchOnHit, kTouchOnly };
 
 struct GetRequest {
   std::string_view key;
@@ -68,9 +69,10 @@ class Executor {
   storage::Item* Get(const GetRequest& req, storage::MetaGetInfo* info);
 
   // The first half of a store: an item for the value to be read into. On failure the key's old
-  // value is unlinked (no stale value may persist), as memcached does.
+  // value is unlinked (no stale value may persist) unless `unlink_on_failure` is false (the
+  // binary protocol unlinks only for a set, as memcached does).
   AllocOutcome Allocate(std::string_view key, uint32_t flags, int64_t exptime, uint32_t bytes,
-                        storage::Item** out);
+                        storage::Item** out, bool unlink_on_failure = true);
   // `cmd_set` is counted when the value has arrived (classic) or at allocation (meta ms).
   void CountSet(const storage::Item* item);
   // The second half: stores the filled item (taking its reference).

@@ -18,7 +18,7 @@ export CC=clang CXX=clang++
 
 mcd_deps build
 mcd_configure -DMCD_FUZZ=ON -DMCD_WERROR=ON -DMCD_FUZZ_SECONDS="${MCD_FUZZ_SECONDS:-20}"
-mcd_build fuzz_text_parser fuzz_meta_parser fuzz_session_model fuzz_command_line
+mcd_build fuzz_text_parser fuzz_meta_parser fuzz_binary_codec fuzz_session_model fuzz_command_line
 
 cd "$MCD_BUILD_DIR"
 rc=0

@@ -14,7 +14,7 @@
 //   growth factor > 1 (not nan), chunk size >= 1, hashpower 12..32 when given (cache 1..32),
 //   slab_chunk_max dividing -I, slab_sizes increasing within range, ports 0..65535, LRU
 //   percentages 1..79 summing to at most 80, crawler sleep 0..1000000 and the crawler's switch,
-//   sleep and tocrawl passed to the cache, root only with -u, never the binary protocol;
+//   sleep and tocrawl passed to the cache, root only with -u, -B passed to the handler;
 // - parsing is repeatable: the same arguments give the same outcome, message, exit code and
 //   `stats settings`, and a fixed command line parsed afterwards gives what it gave before the
 //   first input (gflags' global flags are restored after every call).
@@ -105,7 +105,12 @@ void CheckRun(unsigned euid, const AppOptions& o, const std::string& ctx) {
   FUZZ_CHECK(c.lru_crawler_sleep == static_cast<uint32_t>(e.lru_crawler_sleep), ctx);
   FUZZ_CHECK(c.lru_crawler_tocrawl == e.lru_crawler_tocrawl, ctx);
   FUZZ_CHECK(euid != 0 || !o.user.empty(), ctx);
-  FUZZ_CHECK(o.protocol != app::Protocol::kBinary, ctx);
+  // -B reaches the handler, which picks each connection's protocol from it.
+  const handler::Binding binding = o.protocol == app::Protocol::kAscii ? handler::Binding::kAscii
+                                   : o.protocol == app::Protocol::kBinary
+                                       ? handler::Binding::kBinary
+                                       : handler::Binding::kAuto;
+  FUZZ_CHECK(o.handler.binding == binding, ctx);
   FUZZ_CHECK(o.verbosity >= 0 && o.server.verbosity == o.verbosity, ctx);
   FUZZ_CHECK(!o.handler.settings.empty(), ctx);
 }

@@ -92,7 +92,7 @@ struct AppOptions {
   int udp_port = 0;         // -U; 0 = no UDP listener. Also 0 in effect when -s is given.
   std::string unix_socket;  // -s; when set, memcached listens only there (server.port is 0)
   int unix_mask = 0700;     // -a, octal
-  Protocol protocol = Protocol::kAuto;  // -B (binary is refused: mcd speaks text only)
+  Protocol protocol = Protocol::kAuto;  // -B
   char prefix_delimiter = ':';          // -D
   bool detail_enabled = false;          // -D turns per-prefix stats on
   bool watch_enabled = true;            // -W turns off

@@ -28,13 +28,22 @@
 
 namespace mcd::handler {
 
+// -B: which protocol a TCP or unix connection speaks. UDP always picks per datagram, as
+// memcached does.
+enum class Binding : uint8_t {
+  kAuto,    // the first byte decides: 0x80 is binary, anything else text (classic and meta)
+  kAscii,   // text only
+  kBinary,  // binary only: a first byte other than 0x80 closes the connection
+};
+
 struct HandlerOptions {
-  bool flush_enabled = true;      // -F turns off
-  bool dump_enabled = true;       // -X turns off (stats cachedump)
-  bool shutdown_enabled = false;  // -A
-  bool use_cas = true;            // -C turns off
-  std::string version;            // reported by `version` and `stats`
-  std::string libevent_version;   // reported by `stats`
+  Binding binding = Binding::kAuto;  // -B
+  bool flush_enabled = true;         // -F turns off
+  bool dump_enabled = true;          // -X turns off (stats cachedump)
+  bool shutdown_enabled = false;     // -A
+  bool use_cas = true;               // -C turns off
+  std::string version;               // reported by `version` and `stats`
+  std::string libevent_version;      // reported by `stats`
   uint64_t max_connections = 1024;
   int threads = 4;
   bool track_sizes = false;  // -o track_sizes: `stats sizes` histogram

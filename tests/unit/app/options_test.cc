@@ -112,6 +112,7 @@ TEST(OptionsDefaults, NoArgumentsGiveMemcachedDefaults) {
   EXPECT_EQ(o.unix_socket, "");
   EXPECT_EQ(o.unix_mask, 0700);
   EXPECT_EQ(o.protocol, Protocol::kAuto);
+  EXPECT_EQ(o.handler.binding, handler::Binding::kAuto);
   EXPECT_EQ(o.prefix_delimiter, ':');
   EXPECT_FALSE(o.detail_enabled);
   EXPECT_TRUE(o.watch_enabled);
@@ -303,6 +304,7 @@ INSTANTIATE_TEST_SUITE_P(
         StatCase{{"--listen-backlog=5"}, "tcp_backlog", "5"},
         StatCase{{"-b", "0"}, "tcp_backlog", "0"}, StatCase{{"-b", "-1"}, "tcp_backlog", "-1"},
         StatCase{{"-B", "ascii"}, "binding_protocol", "ascii"},
+        StatCase{{"-B", "binary"}, "binding_protocol", "binary"},
         StatCase{{"--protocol=auto"}, "binding_protocol", "auto-negotiate"},
         StatCase{{"-I", "2m"}, "item_size_max", "2097152"},
         StatCase{{"-I", "2M"}, "item_size_max", "2097152"},
@@ -395,6 +397,13 @@ TEST(OptionsStructs, SwitchesAndStrings) {
   EXPECT_FALSE(l.options.watch_enabled);
   EXPECT_EQ(l.options.user, "nobody");
   EXPECT_EQ(l.options.pidfile, "/tmp/p.pid");
+}
+
+TEST(OptionsStructs, BindingProtocolReachesTheHandler) {
+  EXPECT_EQ(Parse({"-B", "binary"}).options.handler.binding, handler::Binding::kBinary);
+  EXPECT_EQ(Parse({"-B", "ascii"}).options.handler.binding, handler::Binding::kAscii);
+  EXPECT_EQ(Parse({"--protocol=auto"}).options.handler.binding, handler::Binding::kAuto);
+  EXPECT_EQ(Parse({"-B", "binary"}).outcome, ParseOutcome::kRun);
 }
 
 // no_modern and no_chunked_items give memcached's 1.4 layout: the largest chunk is a whole
@@ -696,7 +705,6 @@ INSTANTIATE_TEST_SUITE_P(
                     ErrorCase{{"--memory-file=/tmp/x"}, 64, "-e (--memory-file)"},
                     ErrorCase{{"-Y", "/tmp/x"}, 64, "-Y (--auth-file) is not supported"},
                     ErrorCase{{"--auth-file", "/tmp/x"}, 64, "-Y (--auth-file)"},
-                    ErrorCase{{"-B", "binary"}, 64, "-B binary is not supported"},
                     ErrorCase{{"-o", "ext_path=/tmp/x:64m"},
                               64,
                               "-o ext_path: external storage (extstore) is not supported"},
