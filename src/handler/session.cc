@@ -543,7 +543,10 @@ bool Session::State::KeyReply(const Command& cmd, OutBuf* out) {
 
 void Session::State::StartStore(const Command& cmd, OutBuf* out) {
   storage::Item* it = nullptr;
-  const AllocOutcome ar = exec.Allocate(cmd.key, cmd.flags, cmd.exptime, cmd.bytes, &it);
+  // As memcached, only a failed `set` removes the key's old value (add, replace, append, prepend
+  // and cas leave it).
+  const AllocOutcome ar =
+      exec.Allocate(cmd.key, cmd.flags, cmd.exptime, cmd.bytes, &it, cmd.type == CommandType::kSet);
   if (ar != AllocOutcome::kOk) {
     if (!cmd.noreply)
       Reply(out, ar == AllocOutcome::kTooLarge ? wire::kTooLarge : wire::kOutOfMemory);

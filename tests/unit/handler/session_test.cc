@@ -157,6 +157,23 @@ TEST_F(SessionTest, TooLargeSwallowsDataAndRemovesOldValue) {
   EXPECT_EQ(Run(input, 4096), "STORED\r\nSERVER_ERROR object too large for cache\r\nEND\r\n");
 }
 
+// memcached 1.6.18 removes the old value only when a `set` fails; a failed add, replace,
+// append, prepend or cas leaves it (mcd removed it for every store).
+TEST_F(SessionTest, TooLargeOtherStoresKeepOldValue) {
+  const std::string big(2 << 20, 'x');
+  const std::string n = std::to_string(big.size());
+  for (const std::string cmd :
+       {"add k 0 0 ", "replace k 0 0 ", "append k 0 0 ", "prepend k 0 0 "}) {
+    Reset();
+    EXPECT_EQ(Run("set k 0 0 1\r\nv\r\n" + cmd + n + "\r\n" + big + "\r\nget k\r\n"),
+              "STORED\r\nSERVER_ERROR object too large for cache\r\nVALUE k 0 1\r\nv\r\nEND\r\n")
+        << cmd;
+  }
+  Reset();
+  EXPECT_EQ(Run("set k 0 0 1\r\nv\r\ncas k 0 0 " + n + " 1\r\n" + big + "\r\nget k\r\n"),
+            "STORED\r\nSERVER_ERROR object too large for cache\r\nVALUE k 0 1\r\nv\r\nEND\r\n");
+}
+
 TEST_F(SessionTest, IncrDecrEdges) {
   ExpectAtEverySplit(
       "set n 0 0 20\r\n18446744073709551615\r\nincr n 1\r\nget n\r\n"
