@@ -110,10 +110,14 @@ storage::StoreResult Executor::Store(storage::Item* item, const StoreRequest& re
 storage::MetaDeleteResult Executor::Delete(std::string_view key,
                                            const storage::MetaDeleteArgs& args) {
   detail_->RecordDelete(key);
-  const storage::MetaDeleteResult r = cache_->MetaDelete(key, args);
+  int cls = 0;
+  const storage::MetaDeleteResult r = cache_->MetaDelete(key, args, &cls);
   switch (r) {
     case storage::MetaDeleteResult::kDeleted:
-      if (!args.remove_value) ts_->delete_hits.Add();
+      if (!args.remove_value) {
+        ts_->delete_hits.Add();
+        if (ClassOk(cls)) ts_->per_class[cls].delete_hits.Add();
+      }
       break;
     case storage::MetaDeleteResult::kNotFound:
     case storage::MetaDeleteResult::kExists:
@@ -131,6 +135,11 @@ storage::DeltaResult Executor::Arithmetic(std::string_view key, const storage::M
   const storage::DeltaResult r = cache_->MetaDelta(key, args, info);
   if (r == storage::DeltaResult::kOk && !info->created) {
     (args.incr ? ts_->incr_hits : ts_->decr_hits).Add();
+    if (ClassOk(info->class_id)) {
+      (args.incr ? ts_->per_class[info->class_id].incr_hits
+                 : ts_->per_class[info->class_id].decr_hits)
+          .Add();
+    }
   } else if (r == storage::DeltaResult::kNotFound) {
     (args.incr ? ts_->incr_misses : ts_->decr_misses).Add();
   }
@@ -139,8 +148,10 @@ storage::DeltaResult Executor::Arithmetic(std::string_view key, const storage::M
 
 bool Executor::Touch(std::string_view key, int64_t exptime) {
   ts_->cmd_touch.Add();
-  const bool hit = cache_->Touch(key, ToRel(exptime));
+  int cls = 0;
+  const bool hit = cache_->Touch(key, ToRel(exptime), &cls);
   (hit ? ts_->touch_hits : ts_->touch_misses).Add();
+  if (hit && ClassOk(cls)) ts_->per_class[cls].touch_hits.Add();
   return hit;
 }
 

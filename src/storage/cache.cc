@@ -328,13 +328,14 @@ DeltaResult Cache::Delta(std::string_view key, bool incr, uint64_t delta, uint64
   return r;
 }
 
-bool Cache::Touch(std::string_view key, RelTime exptime) {
+bool Cache::Touch(std::string_view key, RelTime exptime, int* class_id) {
   RelTime now = impl_->Now();
   uint64_t hv = HashTable::Hash(key);
   std::lock_guard<std::mutex> lock(impl_->table.StripeFor(hv).mu);
   LookupResult why;
   Item* it = impl_->FindLiveLocked(key, hv, now, &why);
   if (it == nullptr) return false;
+  if (class_id != nullptr) *class_id = impl_->slab.ClassOf(it);
   impl_->SetExptime(it, exptime);
   impl_->Bump(it, now);
   return true;

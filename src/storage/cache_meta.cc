@@ -166,8 +166,10 @@ StoreResult Cache::StoreMeta(Item* item, StoreMode mode, uint64_t cas_unique,
   return r;
 }
 
-MetaDeleteResult Cache::MetaDelete(std::string_view key, const MetaDeleteArgs& args) {
+MetaDeleteResult Cache::MetaDelete(std::string_view key, const MetaDeleteArgs& args,
+                                   int* class_id) {
   Impl* d = impl_.get();
+  if (class_id != nullptr) *class_id = 0;
   const RelTime now = d->Now();
   const uint64_t hv = HashTable::Hash(key);
   const uint32_t si = d->table.StripeIndex(hv);
@@ -175,6 +177,7 @@ MetaDeleteResult Cache::MetaDelete(std::string_view key, const MetaDeleteArgs& a
   LookupResult why;
   Item* it = d->FindLiveLocked(key, hv, now, &why);
   if (it == nullptr) return MetaDeleteResult::kNotFound;
+  if (class_id != nullptr) *class_id = d->slab.ClassOf(it);
   if (args.compare_cas != 0 && ItemCas(it) != args.compare_cas) return MetaDeleteResult::kExists;
   if (args.remove_value) {
     // The key stays, with an empty value, the given flags and expiry, and the old cas (or E's).
@@ -249,6 +252,7 @@ DeltaResult Cache::MetaDelta(std::string_view key, const MetaDeltaArgs& args, Me
       if (!ParseStoredCounter(std::string_view(it->data(), it->nbytes), &cur)) {
         return DeltaResult::kNonNumeric;
       }
+      info->class_id = d->slab.ClassOf(it);
       const uint64_t next =
           args.incr ? cur + args.delta : (args.delta > cur ? 0 : cur - args.delta);
       const uint32_t len = static_cast<uint32_t>(FormatUint64(next, buf));

@@ -172,6 +172,7 @@ struct MetaDeltaArgs {
   bool exptime_after_vivify = false;  // T after N: a created counter takes T's exptime
 };
 struct MetaDeltaInfo {
+  int class_id = 0;  // the slab class of the counter changed (a hit; 0 otherwise)
   uint64_t value = 0;
   uint64_t cas = 0;
   bool created = false;
@@ -364,8 +365,8 @@ class Cache {
   // is written in place (padded with spaces) when it is not longer than the old one, else a new
   // item replaces it; either way the cas unique changes.
   DeltaResult Delta(std::string_view key, bool incr, uint64_t delta, uint64_t* value);
-  // Sets a new exptime; false if absent.
-  bool Touch(std::string_view key, RelTime exptime);
+  // Sets a new exptime; false if absent. class_id (if given) gets the item's slab class on a hit.
+  bool Touch(std::string_view key, RelTime exptime, int* class_id = nullptr);
   // Invalidates every item stored before `when` (a RelTime; 0 or <= now means immediately).
   void FlushAll(RelTime when);
 
@@ -380,8 +381,10 @@ class Cache {
   // The same with the key's hash from Prefetch() (a pipelined batch of mg lines).
   Item* MetaGet(std::string_view key, KeyHint hint, const MetaGetArgs& args, MetaGetInfo* info);
   // md: deletes key, or with stale marks it stale (X) and hands its token out again, or with
-  // remove_value replaces its value by an empty one. compare_cas != 0 must match.
-  MetaDeleteResult MetaDelete(std::string_view key, const MetaDeleteArgs& args);
+  // remove_value replaces its value by an empty one. compare_cas != 0 must match. class_id (if
+  // given) gets the found item's slab class (0 when none was found).
+  MetaDeleteResult MetaDelete(std::string_view key, const MetaDeleteArgs& args,
+                              int* class_id = nullptr);
   // ma: incr/decr with an optional cas compare, a new cas, a new exptime, and creation of a
   // missing counter (vivify). On kOk, *info has the new value, cas and exptimes.
   DeltaResult MetaDelta(std::string_view key, const MetaDeltaArgs& args, MetaDeltaInfo* info);

@@ -181,5 +181,48 @@ TEST_F(ExecutorTest, PeekDoesNotBumpAndCountsAsMeta) {
   EXPECT_EQ(Totals().cmd_get, 0u);
 }
 
+// `stats slabs` counts delete, incr, decr and touch hits in the class of the item hit, as
+// memcached does (mcd counted them only in the totals).
+TEST_F(ExecutorTest, HitsAreCountedInTheItemsClass) {
+  ASSERT_EQ(Set("d", "v"), storage::StoreResult::kStored);
+  ASSERT_EQ(Set("n", "10"), storage::StoreResult::kStored);
+  ASSERT_EQ(Set("t", std::string(3000, 'x')), storage::StoreResult::kStored);
+  GetRequest peek;
+  auto class_of = [&](std::string_view key) {
+    peek.key = key;
+    storage::MetaGetInfo info;
+    storage::Item* it = exec_->Get(peek, &info);
+    EXPECT_NE(it, nullptr) << key;
+    const int cls = it != nullptr ? cache_->ClassOf(it) : 0;
+    if (it != nullptr) exec_->Release(it);
+    return cls;
+  };
+  const int small = class_of("d");
+  const int counter = class_of("n");
+  const int large = class_of("t");
+  ASSERT_NE(small, large);
+
+  storage::MetaDeltaArgs incr;
+  storage::MetaDeltaInfo info;
+  ASSERT_EQ(exec_->Arithmetic("n", incr, &info), storage::DeltaResult::kOk);
+  storage::MetaDeltaArgs decr;
+  decr.incr = false;
+  ASSERT_EQ(exec_->Arithmetic("n", decr, &info), storage::DeltaResult::kOk);
+  ASSERT_EQ(exec_->Arithmetic("n", decr, &info), storage::DeltaResult::kOk);
+  EXPECT_TRUE(exec_->Touch("t", 100));
+  EXPECT_FALSE(exec_->Touch("absent", 100));
+  EXPECT_EQ(exec_->Delete("d", {}), storage::MetaDeleteResult::kDeleted);
+  EXPECT_EQ(exec_->Delete("d", {}), storage::MetaDeleteResult::kNotFound);
+
+  EXPECT_EQ(registry_.ClassTotal(counter).incr_hits, 1u);
+  EXPECT_EQ(registry_.ClassTotal(counter).decr_hits, 2u);
+  EXPECT_EQ(registry_.ClassTotal(large).touch_hits, 1u);
+  EXPECT_EQ(registry_.ClassTotal(small).delete_hits, 1u);
+  EXPECT_EQ(registry_.ClassTotal(large).delete_hits, 0u);
+  EXPECT_EQ(registry_.ClassTotal(large).incr_hits, 0u);
+  EXPECT_EQ(Totals().delete_hits, 1u);
+  EXPECT_EQ(Totals().touch_hits, 1u);
+}
+
 }  // namespace
 }  // namespace mcd::handler
