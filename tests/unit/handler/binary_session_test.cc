@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "handler_test_base.h"
 #include "mcd/protocol/binary.h"
 #include "mcd/storage/cache.h"
 
@@ -23,42 +24,15 @@ std::string Be32(uint32_t v) {
   return std::string(b, 4);
 }
 
-class BinarySessionTest : public ::testing::Test {
+class BinarySessionTest : public HandlerTestBase {
  protected:
-  BinarySessionTest() : registry_(1) { Reset(); }
-
-  void Reset() {
-    storage::CacheOptions o;
-    o.memory_limit = 8 << 20;
-    o.start_maintainer = false;
-    cache_ = std::make_unique<storage::Cache>(o, &clock_);
-    ctx_.cache = cache_.get();
-    ctx_.stats = &registry_;
-    ctx_.clock = &clock_;
-    ctx_.options.version = "1.6.18-mcd-test";
-  }
+  void Reset() { NewCache(); }
 
   // Feeds `input` in pieces of `piece` bytes (0: all at once), carrying unconsumed bytes over.
   std::string Run(std::string_view input, size_t piece = 0) {
     BinarySession s(&ctx_, registry_.Thread(0), 7);
-    OutBuf out(&ReleaseItemRef, cache_.get());
-    std::string pending;
-    if (piece == 0) piece = input.size();
-    for (size_t off = 0; off < input.size() && !s.want_close(); off += piece) {
-      pending.append(input.substr(off, piece));
-      size_t used;
-      do {
-        used = s.Consume(pending, &out);
-        pending.erase(0, used);
-      } while (s.yielded());
-    }
-    return out.ToString();
+    return Feed(s, input, piece);
   }
-
-  FakeClock clock_;
-  stats::Registry registry_;
-  std::unique_ptr<storage::Cache> cache_;
-  SharedContext ctx_;
 };
 
 TEST_F(BinarySessionTest, ConversationAtEverySplitPoint) {

@@ -8,23 +8,15 @@
 #include <memory>
 #include <string>
 
+#include "handler_test_base.h"
 #include "mcd/storage/item.h"
 
 namespace mcd::handler {
 namespace {
 
-class ExecutorTest : public ::testing::Test {
+class ExecutorTest : public HandlerTestBase {
  protected:
-  ExecutorTest() : registry_(1) {
-    storage::CacheOptions o;
-    o.memory_limit = 8 << 20;
-    o.start_maintainer = false;
-    cache_ = std::make_unique<storage::Cache>(o, &clock_);
-    ctx_.cache = cache_.get();
-    ctx_.stats = &registry_;
-    ctx_.clock = &clock_;
-    exec_ = std::make_unique<Executor>(&ctx_, registry_.Thread(0));
-  }
+  ExecutorTest() { exec_ = std::make_unique<Executor>(&ctx_, registry_.Thread(0)); }
 
   storage::StoreResult Set(std::string_view key, std::string_view value, int64_t exptime = 0,
                            const StoreRequest& req = {}) {
@@ -47,10 +39,6 @@ class ExecutorTest : public ::testing::Test {
   }
   stats::ThreadTotals Totals() { return registry_.Totals(); }
 
-  FakeClock clock_{1000};
-  stats::Registry registry_;
-  std::unique_ptr<storage::Cache> cache_;
-  SharedContext ctx_;
   std::unique_ptr<Executor> exec_;
 };
 

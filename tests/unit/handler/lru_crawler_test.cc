@@ -9,47 +9,28 @@
 #include <string>
 #include <vector>
 
+#include "handler_test_base.h"
 #include "mcd/handler/session.h"
 #include "mcd/storage/cache.h"
 
 namespace mcd::handler {
 namespace {
 
-class LruCrawlerTest : public ::testing::Test {
+class LruCrawlerTest : public HandlerTestBase {
  protected:
-  LruCrawlerTest() : registry_(1) {
-    ctx_.stats = &registry_;
-    ctx_.clock = &clock_;
-    ctx_.options.version = "1.6.18-mcd-test";
-    Reset();
-  }
+  LruCrawlerTest() { Reset(); }
 
   void Reset(bool crawler = true) {
-    storage::CacheOptions o;
-    o.memory_limit = 8 << 20;
-    o.start_maintainer = false;
+    storage::CacheOptions o = SmallCache();
     o.lru_crawler = crawler;
-    ctx_.cache = nullptr;
-    cache_ = std::make_unique<storage::Cache>(o, &clock_);
-    ctx_.cache = cache_.get();
+    NewCache(o);
   }
 
   // Feeds `input` in pieces of `piece` bytes (0 = all at once), each piece one Consume() call
   // (one read), calling again while the session yields, as the server does.
   std::string Run(std::string_view input, size_t piece = 0) {
     Session s(&ctx_, registry_.Thread(0), 7);
-    OutBuf out(&ReleaseItemRef, cache_.get());
-    std::string pending;
-    if (piece == 0) piece = input.size();
-    for (size_t off = 0; off < input.size() && !s.want_close(); off += piece) {
-      pending.append(input.substr(off, piece));
-      size_t used;
-      do {
-        used = s.Consume(pending, &out);
-        pending.erase(0, used);
-      } while (s.yielded());
-    }
-    return out.ToString();
+    return Feed(s, input, piece);
   }
 
   void ExpectAtEverySplit(std::string_view input, std::string_view expected) {
@@ -73,11 +54,6 @@ class LruCrawlerTest : public ::testing::Test {
     if (p == std::string::npos) return "(none)";
     return reply.substr(p + tag.size(), reply.find("\r\n", p) - p - tag.size());
   }
-
-  FakeClock clock_;
-  stats::Registry registry_;
-  std::unique_ptr<storage::Cache> cache_;
-  SharedContext ctx_;
 };
 
 TEST_F(LruCrawlerTest, CrawlRepliesAtEverySplit) {

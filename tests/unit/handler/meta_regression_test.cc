@@ -6,41 +6,20 @@
 #include <string>
 #include <string_view>
 
+#include "handler_test_base.h"
 #include "mcd/handler/session.h"
 #include "mcd/storage/cache.h"
 
 namespace mcd::handler {
 namespace {
 
-class MetaRegression : public ::testing::Test {
+class MetaRegression : public HandlerTestBase {
  protected:
-  MetaRegression() : registry_(1) {
-    storage::CacheOptions o;
-    o.memory_limit = 8 << 20;
-    o.start_maintainer = false;
-    cache_ = std::make_unique<storage::Cache>(o, &clock_);
-    ctx_.cache = cache_.get();
-    ctx_.stats = &registry_;
-    ctx_.clock = &clock_;
-    ctx_.options.version = "1.6.18-mcd-test";
-  }
-
   // Runs `input` on one session, all at once; returns everything replied.
   std::string Run(std::string_view input) {
     Session s(&ctx_, registry_.Thread(0), 7);
-    OutBuf out(&ReleaseItemRef, cache_.get());
-    std::string pending(input);
-    for (int i = 0; i < 1000 && !pending.empty(); ++i) {
-      pending.erase(0, s.Consume(pending, &out));
-      if (!s.yielded()) break;
-    }
-    return out.ToString();
+    return Feed(s, input);
   }
-
-  FakeClock clock_;
-  stats::Registry registry_;
-  std::unique_ptr<storage::Cache> cache_;
-  SharedContext ctx_;
 };
 
 // `me` only looks: it must not take a stale item's win token (mcd answered `Z X` to the next mg).

@@ -9,25 +9,15 @@
 #include <string>
 #include <string_view>
 
+#include "handler_test_base.h"
 #include "mcd/handler/session.h"
 #include "mcd/storage/cache.h"
 
 namespace mcd::handler {
 namespace {
 
-class MgPipelineTest : public ::testing::Test {
+class MgPipelineTest : public HandlerTestBase {
  protected:
-  MgPipelineTest() : registry_(1) {
-    storage::CacheOptions o;
-    o.memory_limit = 8 << 20;
-    o.start_maintainer = false;
-    cache_ = std::make_unique<storage::Cache>(o, &clock_);
-    ctx_.cache = cache_.get();
-    ctx_.stats = &registry_;
-    ctx_.clock = &clock_;
-    ctx_.options.version = "1.6.18-mcd-test";
-  }
-
   // Feeds `input` to one session in two pieces cut at `cut` (the second piece appended to what
   // the first left unconsumed); returns everything replied.
   // max_commands: Consume()'s turn limit (a yield restarts the lookahead).
@@ -44,11 +34,6 @@ class MgPipelineTest : public ::testing::Test {
     }
     return out.ToString();
   }
-
-  FakeClock clock_;
-  stats::Registry registry_;
-  std::unique_ptr<storage::Cache> cache_;
-  SharedContext ctx_;
 };
 
 TEST_F(MgPipelineTest, BatchesGetTheRepliesOfSingleLines) {

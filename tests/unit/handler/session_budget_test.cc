@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "handler_test_base.h"
 #include "mcd/handler/session.h"
 #include "mcd/handler/session_factory.h"
 #include "mcd/server/buffer_budget.h"
@@ -18,34 +19,16 @@ namespace {
 using server::BufferBudget;
 constexpr uint64_t kBuf = BufferBudget::kBufferSize;
 
-class SessionBudgetTest : public ::testing::Test {
+class SessionBudgetTest : public HandlerTestBase {
  protected:
-  SessionBudgetTest() : registry_(1) {
-    storage::CacheOptions o;
-    o.memory_limit = 8 << 20;
-    o.start_maintainer = false;
-    cache_ = std::make_unique<storage::Cache>(o, &clock_);
-    ctx_.cache = cache_.get();
-    ctx_.stats = &registry_;
-    ctx_.clock = &clock_;
-    ctx_.options.version = "1.6.18-mcd-test";
-  }
-
   stats::ThreadStats* ts() { return registry_.Thread(0); }
   // The worker's counters as the app wires them: budgets count into ts().
   const server::WorkerCounters* counters() { return &counters_; }
-  void Reset() {
-    storage::CacheOptions o;
-    o.memory_limit = 8 << 20;
-    o.start_maintainer = false;
-    ctx_.cache = nullptr;
-    cache_ = std::make_unique<storage::Cache>(o, &clock_);
-    ctx_.cache = cache_.get();
-  }
+  void Reset() { NewCache(); }
 
   // Feeds `input` in pieces of `piece` bytes (0: all at once); after each piece everything
   // produced is "sent" and the session told so. Returns all bytes sent.
-  std::string Feed(Session& s, std::string_view input, size_t piece = 0) {
+  std::string FeedAndSend(Session& s, std::string_view input, size_t piece = 0) {
     OutBuf out(&ReleaseItemRef, cache_.get());
     std::string pending, sent;
     if (piece == 0) piece = input.size();
@@ -65,13 +48,9 @@ class SessionBudgetTest : public ::testing::Test {
 
   std::string Run(BufferBudget* budget, std::string_view input, size_t piece = 0) {
     Session s(&ctx_, ts(), 7, budget);
-    return Feed(s, input, piece);
+    return FeedAndSend(s, input, piece);
   }
 
-  FakeClock clock_;
-  stats::Registry registry_;
-  std::unique_ptr<storage::Cache> cache_;
-  SharedContext ctx_;
   server::WorkerCounters counters_ = WorkerCountersOf(registry_.Thread(0));
 };
 
@@ -123,7 +102,7 @@ TEST_F(SessionBudgetTest, StackedRepliesBeyondTheBudgetCloseWithoutReplying) {
   for (int i = 0; i < 14; ++i) input += "mg foo v\r\n";
   BufferBudget budget(kBuf, counters());
   Session s(&ctx_, ts(), 7, &budget);
-  EXPECT_EQ(Feed(s, input), "");
+  EXPECT_EQ(FeedAndSend(s, input), "");
   EXPECT_TRUE(s.want_close());
   EXPECT_EQ(ts()->response_obj_oom.Get(), 1u);
   // Sent in smaller batches, each batch's replies are given back before the next.

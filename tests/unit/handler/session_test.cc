@@ -9,41 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "handler_test_base.h"
 #include "mcd/storage/cache.h"
 
 namespace mcd::handler {
 namespace {
 
-class SessionTest : public ::testing::Test {
+class SessionTest : public HandlerTestBase {
  protected:
-  SessionTest() : registry_(1) {
-    storage::CacheOptions o;
-    o.memory_limit = 8 << 20;
-    o.start_maintainer = false;
-    cache_ = std::make_unique<storage::Cache>(o, &clock_);
-    ctx_.cache = cache_.get();
-    ctx_.stats = &registry_;
-    ctx_.clock = &clock_;
-    ctx_.options.version = "1.6.18-mcd-test";
-  }
-
-  // Feeds `input` in pieces of `piece` bytes (0 = all at once) the way the server does: bytes a
-  // Consume() call leaves are passed again with the next piece. Returns everything replied.
-  std::string Feed(Session& s, std::string_view input, size_t piece = 0) {
-    OutBuf out(&ReleaseItemRef, cache_.get());
-    std::string pending;
-    if (piece == 0) piece = input.size();
-    for (size_t off = 0; off < input.size() && !s.want_close(); off += piece) {
-      pending.append(input.substr(off, piece));
-      size_t used;
-      do {
-        used = s.Consume(pending, &out);
-        pending.erase(0, used);
-      } while (s.yielded());
-    }
-    return out.ToString();
-  }
-
   std::string Run(std::string_view input, size_t piece = 0) {
     Session s(&ctx_, registry_.Thread(0), 7);
     return Feed(s, input, piece);
@@ -58,19 +31,7 @@ class SessionTest : public ::testing::Test {
     }
   }
 
-  void Reset() {
-    storage::CacheOptions o;
-    o.memory_limit = 8 << 20;
-    o.start_maintainer = false;
-    ctx_.cache = nullptr;
-    cache_ = std::make_unique<storage::Cache>(o, &clock_);
-    ctx_.cache = cache_.get();
-  }
-
-  FakeClock clock_;
-  stats::Registry registry_;
-  std::unique_ptr<storage::Cache> cache_;
-  SharedContext ctx_;
+  void Reset() { NewCache(); }
 };
 
 TEST_F(SessionTest, SetGetAtEverySplit) {
