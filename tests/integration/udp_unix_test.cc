@@ -297,6 +297,58 @@ TEST_F(UdpTest, MultiGetSendsOneMessagePerValue) {
   EXPECT_EQ(small[0].body, "VALUE a 0 1\r\nx\r\nEND\r\n");
 }
 
+// A binary request (magic 0x80) built by hand: opcode, key, extras, value; opaque 0x0a0b0c0d.
+std::string BinaryRequest(uint8_t opcode, std::string_view key, std::string_view extras = "",
+                          std::string_view value = "") {
+  const uint32_t body = static_cast<uint32_t>(extras.size() + key.size() + value.size());
+  std::string h(24, '\0');
+  h[0] = '\x80';
+  h[1] = static_cast<char>(opcode);
+  h[2] = static_cast<char>(key.size() >> 8);
+  h[3] = static_cast<char>(key.size() & 0xff);
+  h[4] = static_cast<char>(extras.size());
+  for (int i = 0; i < 4; ++i) h[8 + i] = static_cast<char>(body >> (24 - 8 * i));
+  h[12] = '\x0a';
+  h[13] = '\x0b';
+  h[14] = '\x0c';
+  h[15] = '\x0d';
+  return h + std::string(extras) + std::string(key) + std::string(value);
+}
+
+// memcached picks the protocol of each UDP datagram from its first byte whatever -B says: a
+// binary request gets a binary response in the same framing, and text datagrams on the same
+// socket stay text.
+TEST_F(UdpTest, BinaryDatagramsGetBinaryReplies) {
+  const std::string set_extras("\0\0\0\x05\0\0\0\0", 8);  // flags 5, exptime 0
+  std::vector<Datagram> r = udp_->Request(0x0102, BinaryRequest(0x01, "bk", set_extras, "xyz"));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].id, 0x0102);
+  EXPECT_EQ(r[0].total, 1);
+  ASSERT_EQ(r[0].body.size(), 24u);
+  EXPECT_EQ(static_cast<uint8_t>(r[0].body[0]), 0x81);  // response magic
+  EXPECT_EQ(r[0].body[1], '\x01');
+  EXPECT_EQ(r[0].body.substr(6, 2), std::string("\0\0", 2));  // status: no error
+  EXPECT_EQ(r[0].body.substr(12, 4), "\x0a\x0b\x0c\x0d");     // opaque echoed
+
+  r = udp_->Request(0x0103, BinaryRequest(0x00, "bk"));  // get
+  ASSERT_EQ(r.size(), 1u);
+  ASSERT_EQ(r[0].body.size(), 24u + 4 + 3);
+  EXPECT_EQ(static_cast<uint8_t>(r[0].body[0]), 0x81);
+  EXPECT_EQ(r[0].body.substr(6, 2), std::string("\0\0", 2));
+  EXPECT_EQ(r[0].body.substr(24), std::string("\0\0\0\x05", 4) + "xyz");  // flags, value
+
+  r = udp_->Request(0x0104, BinaryRequest(0x00, "absent"));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].body.substr(6, 2), std::string("\0\x01", 2));  // key not found
+  EXPECT_EQ(r[0].body.substr(24), "Not found");
+
+  // The same socket, a text datagram next: text again; and the value is there over TCP.
+  r = udp_->Request(0x0105, "get bk\r\n");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].body, "VALUE bk 5 3\r\nxyz\r\nEND\r\n");
+  EXPECT_TRUE(c_->Expect("get bk\r\n", "VALUE bk 5 3\r\nxyz\r\nEND\r\n"));
+}
+
 TEST_F(UdpTest, MalformedDatagramsGetNoReplyAndServingGoesOn) {
   ASSERT_TRUE(udp_->SendRaw(std::string("\x00\x01\x00", 3)));      // shorter than a header
   ASSERT_TRUE(udp_->SendRaw(Header(2, 0, 1, 0)));                  // header only
