@@ -114,10 +114,9 @@ storage::MetaDeleteResult Executor::Delete(std::string_view key,
   const storage::MetaDeleteResult r = cache_->MetaDelete(key, args, &cls);
   switch (r) {
     case storage::MetaDeleteResult::kDeleted:
-      if (!args.remove_value) {
-        ts_->delete_hits.Add();
-        if (ClassOk(cls)) ts_->per_class[cls].delete_hits.Add();
-      }
+      // As memcached 1.6.45: `md x` (value emptied) counts too, in the empty item's class.
+      ts_->delete_hits.Add();
+      if (ClassOk(cls)) ts_->per_class[cls].delete_hits.Add();
       break;
     case storage::MetaDeleteResult::kNotFound:
     case storage::MetaDeleteResult::kExists:

@@ -198,6 +198,7 @@ MetaDeleteResult Cache::MetaDelete(std::string_view key, const MetaDeleteArgs& a
     d->ReplaceLocked(it, empty, hv, now);
     d->Release(empty);
     it = empty;
+    if (class_id != nullptr) *class_id = d->slab.ClassOf(it);
   }
   if (args.stale) {
     // Invalidated, not deleted: the next reader wins the token to recache it.

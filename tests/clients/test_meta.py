@@ -605,6 +605,9 @@ class MetaStatsTest(MetaCase):
         self.assertEqual(self.delta(b"md s\r\n"), {"delete_misses": 1})
         self.set("s", "x")
         self.assertEqual(self.delta(b"md s C1\r\n"), {"delete_misses": 1})
+        # Emptying the value (x) counts as a delete hit; marking stale (I) counts nothing.
+        self.assertEqual(self.delta(b"md s x\r\n"), {"delete_hits": 1})
+        self.assertEqual(self.delta(b"md s I\r\n"), {})
 
     def test_ma(self):
         self.set("n", "5")

@@ -382,7 +382,7 @@ class Cache {
   Item* MetaGet(std::string_view key, KeyHint hint, const MetaGetArgs& args, MetaGetInfo* info);
   // md: deletes key, or with stale marks it stale (X) and hands its token out again, or with
   // remove_value replaces its value by an empty one. compare_cas != 0 must match. class_id (if
-  // given) gets the found item's slab class (0 when none was found).
+  // given) gets the slab class of the found item, or of its empty replacement (0 if none).
   MetaDeleteResult MetaDelete(std::string_view key, const MetaDeleteArgs& args,
                               int* class_id = nullptr);
   // ma: incr/decr with an optional cas compare, a new cas, a new exptime, and creation of a

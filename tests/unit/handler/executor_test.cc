@@ -210,6 +210,21 @@ TEST_F(ExecutorTest, HitsAreCountedInTheItemsClass) {
   EXPECT_EQ(registry_.ClassTotal(large).incr_hits, 0u);
   EXPECT_EQ(Totals().delete_hits, 1u);
   EXPECT_EQ(Totals().touch_hits, 1u);
+
+  // md x (the value emptied) counts too, as memcached 1.6.45 does, in the empty item's class.
+  storage::MetaDeleteArgs empty;
+  empty.remove_value = true;
+  const uint64_t small_before = registry_.ClassTotal(small).delete_hits;
+  EXPECT_EQ(exec_->Delete("t", empty), storage::MetaDeleteResult::kDeleted);
+  EXPECT_EQ(Totals().delete_hits, 2u);
+  EXPECT_EQ(registry_.ClassTotal(large).delete_hits, 0u);
+  ASSERT_EQ(class_of("t"), small);  // the empty item is in the smallest class, as "d" was
+  EXPECT_EQ(registry_.ClassTotal(small).delete_hits, small_before + 1);
+  // md I (marked stale) counts nothing.
+  storage::MetaDeleteArgs stale;
+  stale.stale = true;
+  EXPECT_EQ(exec_->Delete("t", stale), storage::MetaDeleteResult::kStale);
+  EXPECT_EQ(Totals().delete_hits, 2u);
 }
 
 }  // namespace
