@@ -479,7 +479,8 @@ void BinarySession::FinishStore(OutBuf* out) {
 void BinarySession::Delete(const bin::Request& req, bool quiet, OutBuf* out) {
   storage::MetaDeleteArgs args;
   args.compare_cas = req.header.cas;
-  switch (exec_.Delete(req.key, args)) {
+  // memcached counts a binary delete refused for its cas in no counter.
+  switch (exec_.Delete(req.key, args, /*mismatch_is_miss=*/false)) {
     case storage::MetaDeleteResult::kDeleted:
       if (!quiet) bin::AppendResponse(out, opcode_, Status::kSuccess, opaque_, 0, {}, {}, {});
       return;

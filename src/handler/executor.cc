@@ -108,7 +108,8 @@ storage::StoreResult Executor::Store(storage::Item* item, const StoreRequest& re
 }
 
 storage::MetaDeleteResult Executor::Delete(std::string_view key,
-                                           const storage::MetaDeleteArgs& args) {
+                                           const storage::MetaDeleteArgs& args,
+                                           bool mismatch_is_miss) {
   detail_->RecordDelete(key);
   int cls = 0;
   const storage::MetaDeleteResult r = cache_->MetaDelete(key, args, &cls);
@@ -119,8 +120,10 @@ storage::MetaDeleteResult Executor::Delete(std::string_view key,
       if (ClassOk(cls)) ts_->per_class[cls].delete_hits.Add();
       break;
     case storage::MetaDeleteResult::kNotFound:
-    case storage::MetaDeleteResult::kExists:
       ts_->delete_misses.Add();
+      break;
+    case storage::MetaDeleteResult::kExists:
+      if (mismatch_is_miss) ts_->delete_misses.Add();
       break;
     case storage::MetaDeleteResult::kStale:
     case storage::MetaDeleteResult::kNoMemory:

@@ -79,8 +79,10 @@ class Executor {
   storage::StoreResult Store(storage::Item* item, const StoreRequest& req,
                              storage::MetaStoreInfo* info);
 
-  // delete / md.
-  storage::MetaDeleteResult Delete(std::string_view key, const storage::MetaDeleteArgs& args);
+  // delete / md / binary delete. A cas mismatch counts as a delete miss (md), or with
+  // mismatch_is_miss false as nothing (memcached's binary delete).
+  storage::MetaDeleteResult Delete(std::string_view key, const storage::MetaDeleteArgs& args,
+                                   bool mismatch_is_miss = true);
   // incr/decr / ma.
   storage::DeltaResult Arithmetic(std::string_view key, const storage::MetaDeltaArgs& args,
                                   storage::MetaDeltaInfo* info);

@@ -357,6 +357,7 @@ TEST_F(BinaryStatsTest, BinaryCommandsCountAsMemcachedCountsThem) {
   Call(*c, Req(kDecr, "a", IncrExtras(1, 0, 0)));
   Call(*c, Req(kSet, "a", SetExtras(0, 0), "2", 0, 12345));  // cas mismatch
   Call(*c, Req(kSet, "q", SetExtras(0, 0), "2", 0, 12345));  // cas miss
+  Call(*c, Req(kDelete, "a", {}, {}, 0, 12345));             // cas mismatch: counted nowhere
   Call(*c, Req(kDelete, "a"));
   Call(*c, Req(kDelete, "a"));
   Call(*c, Req(kFlush));
