@@ -125,6 +125,8 @@ bool SameFields(const MetaCommand& a, const MetaCommand& b) {
 
 void CheckRoundTrip(const MetaCommand& cmd) {
   const std::string line = protocol::ComposeMetaCommand(cmd);
+  // A line parsed from a bare "\n" (or with fewer spaces) can compose past the line limit.
+  if (line.size() > protocol::kMaxLineLength + 1) return;
   MetaCommand back;
   size_t used = 0;
   const MetaParseResult r = protocol::ParseMetaCommand(line, &used, &back);

@@ -101,6 +101,9 @@ bool SameFields(const Command& a, const Command& b) {
 
 void CheckRoundTrip(const Command& cmd) {
   const std::string line = protocol::ComposeCommand(cmd);
+  // A line parsed from a bare "\n" (or with fewer spaces) can compose one byte or more past the
+  // line limit ("\r\n", single spaces): that form would be refused, and proves nothing.
+  if (line.size() > protocol::kMaxLineLength + 1) return;
   Command back;
   size_t used = 0;
   ParseResult r = protocol::ParseCommand(line, &used, &back);
