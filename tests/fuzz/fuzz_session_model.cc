@@ -137,7 +137,6 @@ class Model {
   // Every cache operation first fires a delayed flush whose deadline has come.
   void Tick() {
     if (flush_deadline_ != 0 && now >= flush_deadline_) {
-      flush_time_ = std::max(flush_time_, flush_deadline_);
       flush_deadline_ = 0;
       items_.clear();
     }
@@ -146,13 +145,7 @@ class Model {
   ModelItem* Find(const std::string& key) {
     auto it = items_.find(key);
     if (it == items_.end()) return nullptr;
-    // mcd flushes a chunked item with a client cas by its access time, so one stored in the
-    // second of a flush is flushed too (reported: MetaRegression.DISABLED_ChunkedClientCasItem
-    // StoredAfterFlushInSameSecondLives); modelled as mcd does it until that is fixed.
-    const bool flushed_by_time =
-        it->second.fixed_cas != 0 && ItemSize(key, it->second.value.size()) > kLargestChunk &&
-        flush_time_ != 0 && flush_time_ <= now && it->second.atime <= flush_time_;
-    if (flushed_by_time || (it->second.exptime != 0 && it->second.exptime <= now)) {
+    if (it->second.exptime != 0 && it->second.exptime <= now) {
       items_.erase(it);
       return nullptr;
     }
@@ -200,7 +193,6 @@ class Model {
     Tick();
     if (when == 0 || when <= now) {
       flush_deadline_ = 0;
-      flush_time_ = std::max(flush_time_, now);
       items_.clear();
     } else {
       flush_deadline_ = when;
@@ -246,7 +238,6 @@ class Model {
   std::map<std::string, ModelItem> items_;
   uint64_t versions_ = 0;
   RelTime flush_deadline_ = 0;
-  RelTime flush_time_ = 0;  // the last flush that took effect
   std::map<uint64_t, uint64_t> cas_of_version_;
   std::map<uint64_t, uint64_t> version_of_cas_;
 };
