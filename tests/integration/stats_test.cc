@@ -357,6 +357,21 @@ TEST_F(StatsTest, SlabsForActiveClass) {
   EXPECT_EQ(s.count("total_malloced"), 1u);
 }
 
+// Delete, incr, decr and touch hits count in the class of the item hit, as in memcached (mcd
+// counted them only in the totals).
+TEST_F(StatsTest, SlabsCountHitsPerClass) {
+  EXPECT_TRUE(c_->Expect("set d 0 0 1\r\nv\r\nset n 0 0 2\r\n10\r\n", "STORED\r\nSTORED\r\n"));
+  EXPECT_TRUE(c_->Expect("incr n 1\r\ndecr n 1\r\ndecr n 1\r\n", "11\r\n10\r\n9\r\n"));
+  EXPECT_TRUE(c_->Expect("touch n 100\r\ndelete d\r\ndelete d\r\nincr zz 1\r\n",
+                         "TOUCHED\r\nDELETED\r\nNOT_FOUND\r\nNOT_FOUND\r\n"));
+  auto s = c_->Stats("slabs");
+  EXPECT_EQ(s["1:incr_hits"], "1");
+  EXPECT_EQ(s["1:decr_hits"], "2");
+  EXPECT_EQ(s["1:touch_hits"], "1");
+  EXPECT_EQ(s["1:delete_hits"], "1");
+  EXPECT_EQ(s["1:cmd_set"], "2");
+}
+
 // `stats items` names of one class, in memcached 1.6.18's order, with the default options.
 const std::vector<std::string> kItemsNames = {"number",
                                               "number_hot",
